@@ -1,0 +1,77 @@
+/**
+ * The JSON encoding for every value that crosses the WAL (inputs, step results, events, results).
+ * Plain JSON plus faithful `BigInt` and `Date`: tagged as `{"$tw":"bigint","v":"…"}` and
+ * `{"$tw":"date","v":"…"}`; a user key spelled `$tw`, `$tw$`, … gains one more `$` on the way in and
+ * loses it on the way out, so decoding is never ambiguous. `undefined` object members are dropped, as JSON does.
+ */
+const TAG = "$tw";
+
+/**
+ * Encodes a value to a string for the WAL.
+ * @example decode(encode({ n: 10n, at: new Date(0) })) // { n: 10n, at: Date(0) }
+ */
+export function encode(value: unknown): string {
+  const text = JSON.stringify(value === undefined ? null : value, replacer);
+  return text;
+}
+
+/** Decodes a string produced by {@link encode}. */
+export function decode<T = unknown>(text: string): T {
+  return JSON.parse(text, reviver) as T;
+}
+
+function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  // `this[key]` is the original value: Date#toJSON has already run on `value`.
+  const original = this[key];
+  if (original instanceof Date)
+    return { [TAG]: "date", v: Number.isNaN(original.getTime()) ? null : original.toISOString() };
+  if (typeof value === "bigint") return { [TAG]: "bigint", v: value.toString() };
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.some(isEscapable)) {
+      const out: Record<string, unknown> = {};
+      for (const k of keys) out[isEscapable(k) ? `${k}$` : k] = (value as Record<string, unknown>)[k];
+      return out;
+    }
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const tagged = value as Record<string, unknown>;
+  if (Object.hasOwn(tagged, TAG)) {
+    if (tagged[TAG] === "bigint") return BigInt(tagged.v as string);
+    if (tagged[TAG] === "date")
+      return tagged.v === null ? new Date(Number.NaN) : new Date(tagged.v as string);
+    return value;
+  }
+  const keys = Object.keys(tagged);
+  if (!keys.some((k) => k.length > TAG.length && isEscapable(k))) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k.length > TAG.length && isEscapable(k) ? k.slice(0, -1) : k] = tagged[k];
+  return out;
+}
+
+/** `$tw`, `$tw$`, `$tw$$`, …: keys that would collide with (or mimic) the tag. */
+function isEscapable(key: string): boolean {
+  return key.startsWith(TAG) && /^\$tw\$*$/.test(key);
+}
+
+/**
+ * Deterministic encoding (object keys sorted) used to hash inputs for idempotency keys.
+ */
+export function canonicalEncode(value: unknown): string {
+  return encode(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = sortKeys(v);
+  }
+  return out;
+}

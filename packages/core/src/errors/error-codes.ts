@@ -1,0 +1,28 @@
+/**
+ * The one vocabulary of error codes. Every `TaskwireError` carries one of these; HTTP status mapping lives
+ * only in `@taskwire/express`.
+ */
+export const ErrorCode = {
+  VALIDATION_ERROR: "VALIDATION_ERROR",
+  TASK_NOT_FOUND: "TASK_NOT_FOUND",
+  UNKNOWN_TASK: "UNKNOWN_TASK",
+  DUPLICATE_TASK: "DUPLICATE_TASK",
+  INVALID_DEFINITION: "INVALID_DEFINITION",
+  IDEMPOTENCY_CONFLICT: "IDEMPOTENCY_CONFLICT",
+  NON_RETRIABLE: "NON_RETRIABLE",
+  NON_DETERMINISM: "NON_DETERMINISM",
+  CANCELLED: "CANCELLED",
+  BACKPRESSURE: "BACKPRESSURE",
+  STORE_CONFLICT: "STORE_CONFLICT",
+  TASK_TIMEOUT: "TASK_TIMEOUT",
+  STEP_FAILED: "STEP_FAILED",
+  HANDLER_ERROR: "HANDLER_ERROR",
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  REAUTH_REQUIRED: "REAUTH_REQUIRED",
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  NOT_IN_TASK: "NOT_IN_TASK",
+  INTERNAL: "INTERNAL",
+} as const;
+
+/** A string error code from {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

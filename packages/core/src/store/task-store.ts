@@ -1,0 +1,298 @@
+/**
+ * `TaskStore` — the one seam between the engine and storage.
+ *
+ * Glossary
+ * - **task**: one run of a task definition: its name, encoded input, owner, status and revision.
+ * - **status**: `queued` (waiting to be claimed), `running` (claimed under a lease), `retrying` (waiting
+ *   for its backoff to pass; claimable once `runAt <= now`), and the terminal `completed`, `failed`,
+ *   `cancelled`.
+ * - **revision**: a counter bumped by every status transition and every claim. Transitions are
+ *   compare-and-swaps on it, so a lost race is detected (`StoreConflictError`), never overwritten.
+ * - **lease**: the right of one worker to run a task until `leaseExpiresAt`. A claim takes it and bumps the
+ *   revision; that revision is the **fencing token**: every write made under a lease (step, event, settle,
+ *   renew, release) checks `revision = lease.revision AND status = 'running'` in the same atomic write,
+ *   so a worker that lost its lease can never write to a task another worker now runs.
+ * - **step key / position**: a step checkpoint is identified by its position (0, 1, 2 … in call order
+ *   within the task body) and carries its key (`fetchRows#0`). Replay compares keys by position.
+ * - **WAL event**: a visible event with a per-task **seq** 1, 2, 3 … without gaps: emitted events, then
+ *   exactly one terminal event (`completed`, `failed` or `cancelled`). Step checkpoints are recorded in
+ *   their own table and never take a seq. `task.lastSeq` is the highest seq appended.
+ * - **doorbell**: a notification that something changed; it carries no data. Readers always re-read from
+ *   their cursor, so a spurious or coalesced ring is harmless, and a missed one is not allowed.
+ *
+ * Times are epoch milliseconds supplied by the engine's clock (`now`), never read by the store itself,
+ * so tests can drive time. Encoded values are strings produced by the core codec; the store never parses
+ * them.
+ */
+import type { SerializedError } from "../errors/taskwire-error";
+
+/** Lifecycle states of a task. */
+export const TaskStatus = {
+  QUEUED: "queued",
+  RUNNING: "running",
+  RETRYING: "retrying",
+  COMPLETED: "completed",
+  FAILED: "failed",
+  CANCELLED: "cancelled",
+} as const;
+/** One of {@link TaskStatus}. */
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+/** Statuses a task never leaves. */
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+
+/** Whether `status` is terminal (`completed`, `failed`, `cancelled`). */
+export function isTerminalStatus(status: TaskStatus): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}
+
+/** Names of the terminal WAL events; they equal the terminal statuses. */
+export type TerminalEventName = "completed" | "failed" | "cancelled";
+
+/** A task row as the store keeps it. */
+export interface TaskRecord {
+  id: string;
+  name: string;
+  status: TaskStatus;
+  revision: number;
+  /** Encoded, already-validated input. */
+  input: string;
+  /** Encoded result once `completed`. */
+  result: string | null;
+  /** The last error: final when `failed`, the cause of the wait when `retrying`. */
+  error: SerializedError | null;
+  /** Owner principal id (a user id, or the service principal). */
+  owner: string;
+  /** Identity sidecar (JSON, no secrets) re-entered as `ctx.user` on every run. */
+  identity: string | null;
+  /** Attempt number, 1-based; bumped when a failed attempt is scheduled for retry. */
+  attempt: number;
+  /** How many times the task has been claimed (crash reclaims included). */
+  claims: number;
+  /** Earliest time the task may be claimed. */
+  runAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** Set once by the first cancel request; sticky. */
+  cancelRequestedAt: number | null;
+  lastSeq: number;
+  parentId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The fencing token for writes made while running a claimed task. */
+export interface Lease {
+  taskId: string;
+  workerId: string;
+  /** The revision the claim produced; every fenced write checks it. */
+  revision: number;
+}
+
+/** A task handed to a worker together with its lease. */
+export interface ClaimedTask {
+  task: TaskRecord;
+  lease: Lease;
+}
+
+/** Idempotency data for {@link TaskStore.createTask}. */
+export interface IdempotencySpec {
+  key: string;
+  /** Hash of the canonical input; a reuse with another hash is a conflict. */
+  inputHash: string;
+  /** The key stops deduplicating after this time. */
+  expiresAt: number;
+}
+
+/** What {@link TaskStore.createTask} inserts. */
+export interface NewTask {
+  id: string;
+  name: string;
+  input: string;
+  owner: string;
+  identity: string | null;
+  parentId: string | null;
+  runAt: number;
+  now: number;
+  idempotency?: IdempotencySpec;
+  /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
+  claimFor?: { workerId: string; leaseMs: number };
+}
+
+/** Result of {@link TaskStore.createTask}. */
+export type CreateTaskResult =
+  | { created: true; task: TaskRecord; lease?: Lease }
+  | { created: false; task: TaskRecord; conflict: boolean };
+
+/** What {@link TaskStore.claimTasks} asks for. */
+export interface ClaimRequest {
+  workerId: string;
+  /** Only tasks with these names (the ones this worker has registered). */
+  names: readonly string[];
+  limit: number;
+  now: number;
+  leaseMs: number;
+}
+
+/** Outcome of {@link TaskStore.renewLease}. */
+export interface LeaseState {
+  /** False once the lease was lost (expired and reclaimed, or the task settled). */
+  held: boolean;
+  /** Whether a cancel was requested (so cancels reach workers even without a doorbell). */
+  cancelRequested: boolean;
+}
+
+/** A recorded step checkpoint. */
+export interface StepRecord {
+  position: number;
+  key: string;
+  /** Encoded step result. */
+  output: string;
+  /** Events the step body emitted; a replay that skips the body skips that many emit positions. */
+  emits: number;
+  at: number;
+}
+
+/** A visible WAL event. */
+export interface EventRecord {
+  seq: number;
+  name: string;
+  /** Encoded payload. */
+  data: string;
+  at: number;
+}
+
+/** Everything a replay needs: checkpoints by position and the names of already-emitted events. */
+export interface TaskHistory {
+  steps: StepRecord[];
+  /** Names of the non-terminal events in seq order (index i is seq i + 1). */
+  eventNames: string[];
+}
+
+/** How a worker ends (or pauses) its hold on a task. */
+export type Settlement =
+  | { status: "completed"; result: string; event: string }
+  | { status: "failed"; error: SerializedError; event: string }
+  | { status: "cancelled"; event: string }
+  | { status: "retrying"; error: SerializedError; runAt: number }
+  | { status: "queued"; runAt: number };
+
+/** Outcome of {@link TaskStore.requestCancel}. */
+export interface CancelOutcome {
+  task: TaskRecord;
+  /**
+   * `cancelled`: it was queued/retrying and is now cancelled (terminal event appended);
+   * `requested`: it is running and the request was recorded (the runner will settle it);
+   * `already_requested`: a previous request is still pending; `already_finished`: it was terminal, unchanged.
+   */
+  outcome: "cancelled" | "requested" | "already_requested" | "already_finished";
+}
+
+/** Filter for {@link TaskStore.listTasks}; results are newest first. */
+export interface TaskFilter {
+  owner?: string;
+  name?: string;
+  status?: TaskStatus | readonly TaskStatus[];
+  parentId?: string;
+  limit?: number;
+  /** Only tasks created strictly before this time (keyset pagination together with `beforeId`). */
+  createdBefore?: number;
+}
+
+/** Stops a watch; idempotent. */
+export type Unwatch = () => void;
+
+/**
+ * Storage for tasks, step checkpoints and the visible event WAL. Every method is safe to call
+ * concurrently from one process; stores meant for several processes (SQLite file, PostgreSQL) keep every
+ * guarantee across processes too. The conformance suite in `@taskwire/testing` asserts each statement.
+ */
+export interface TaskStore {
+  /** A short name for logs (`memory`, `sqlite`, `postgres`). */
+  readonly kind: string;
+
+  /** Opens the store and applies migrations. Idempotent; safe when several processes open at once. */
+  open(): Promise<void>;
+
+  /** Releases connections and stops watches. Idempotent. Other calls after close reject. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts a `queued` task (revision 1, attempt 1, claims 0, lastSeq 0). Atomic with its idempotency
+   * check: when `idempotency` names a key that the same owner already used for the same task name and
+   * that has not expired, nothing is inserted and the existing task is returned with `created: false`
+   * and `conflict` true when the input hash differs. An expired key is taken over by the new task.
+   * With `claimFor`, the new task is inserted already `running` under a lease for that worker
+   * (claims 1, revision 2) and the lease is returned.
+   */
+  createTask(task: NewTask): Promise<CreateTaskResult>;
+
+  /** Reads one task, or `undefined`. */
+  getTask(taskId: string): Promise<TaskRecord | undefined>;
+
+  /** Lists tasks matching `filter`, newest first (`createdAt` desc, then id desc), at most `limit` (default 100). */
+  listTasks(filter?: TaskFilter): Promise<TaskRecord[]>;
+
+  /**
+   * Atomically claims up to `limit` tasks whose name is in `names` and that are either `queued`/`retrying`
+   * with `runAt <= now`, or `running` with `leaseExpiresAt < now` (their worker died). Each claimed task
+   * becomes `running`, gets `leaseOwner = workerId`, `leaseExpiresAt = now + leaseMs`, `claims + 1` and a
+   * new revision. Oldest `runAt` first. Two concurrent claimers never receive the same task.
+   * Tasks with a pending cancel request are claimed too (the runner settles them `cancelled`).
+   */
+  claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;
+
+  /**
+   * Extends the lease to `now + leaseMs` if it is still held (fenced). Does not change the revision.
+   * Reports whether the lease is held and whether a cancel was requested.
+   */
+  renewLease(lease: Lease, now: number, leaseMs: number): Promise<LeaseState>;
+
+  /** Step checkpoints (by position, ascending) and emitted event names of a task. */
+  loadHistory(taskId: string): Promise<TaskHistory>;
+
+  /**
+   * Records a step checkpoint. Fenced; atomic. Rejects with `StoreConflictError` when the lease is lost or
+   * a checkpoint already exists at that position. Once this resolves the checkpoint is durable.
+   */
+  appendStep(lease: Lease, step: StepRecord): Promise<void>;
+
+  /**
+   * Appends a visible event with exactly `seq = lastSeq + 1` and bumps `lastSeq`. Fenced; atomic; rejects
+   * with `StoreConflictError` when the lease is lost or `event.seq` is not the next seq (never a gap or a
+   * duplicate). Once this resolves the event is durable, readable by {@link readEvents}, and watchers of
+   * the task have been (or are being) rung.
+   */
+  appendEvent(lease: Lease, event: EventRecord): Promise<void>;
+
+  /**
+   * Ends the lease. Fenced compare-and-swap on `lease.revision`; bumps the revision, clears the lease.
+   * Terminal settlements append their terminal event (`event` is its encoded payload) at `lastSeq + 1` in
+   * the same atomic write and ring watchers. `retrying` stores the error, bumps `attempt` and sets `runAt`;
+   * `queued` hands the task back at `runAt` (shutdown), attempt unchanged. Rejects with
+   * `StoreConflictError` when the lease is no longer held. Returns the updated task.
+   */
+  settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord>;
+
+  /**
+   * Records a cancel request. Sticky and idempotent: `cancelRequestedAt` is set once, by the first request.
+   * A `queued`/`retrying` task is settled `cancelled` at once (terminal event appended atomically, CAS on
+   * revision); a `running` task keeps running until its worker settles it; a terminal task is unchanged.
+   * Rings cancel watchers (on every process for multi-process stores). Rejects with `TaskNotFoundError`
+   * for an unknown id. `event` is the encoded payload of the terminal event if one is appended.
+   */
+  requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome>;
+
+  /** Events with `seq > afterSeq`, ascending, at most `limit`. */
+  readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+
+  /**
+   * Rings `onChange` (no arguments; possibly spuriously or coalesced) after events of `taskId` become
+   * readable, including from other processes (by notification or a bounded poll). Never rings with the
+   * caller's async context of someone else's request.
+   */
+  watchEvents(taskId: string, onChange: () => void): Unwatch;
+
+  /** Calls `onCancel(taskId)` when a cancel is requested for a running task, from any process. */
+  watchCancels(onCancel: (taskId: string) => void): Unwatch;
+}
