@@ -1,4 +1,26 @@
 export { canonicalEncode, decode, encode } from "./codec/codec";
+export type { TaskRegistration } from "./engine/registry";
+export type { SubscribeOptions } from "./engine/subscribe";
+export type {
+  DefinitionOf,
+  EmittedEvent,
+  FailedEventData,
+  TaskEvent,
+  TaskId,
+  TaskLike,
+  TaskRef,
+  TaskSnapshot,
+  TerminalEvent,
+} from "./engine/task-ref";
+export {
+  type CancelResult,
+  createTaskflow,
+  type ListFilter,
+  type StartOptions,
+  type StartResult,
+  type Taskflow,
+  type TaskflowOptions,
+} from "./engine/taskflow";
 export { ErrorCode } from "./errors/error-codes";
 export {
   BackpressureError,
@@ -73,4 +95,6 @@ export {
   type TaskOptions,
   type TypedTaskContext,
 } from "./task/define-task";
+export type { ResolvedRetryPolicy } from "./task/retry-policy";
 export { DEFAULT_STEP_RETRY, DEFAULT_TASK_RETRY, type RetryPolicy } from "./task/retry-policy";
+export { parseWith } from "./task/validate";

@@ -1,0 +1,186 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Logger } from "pino";
+import { decode, encode } from "../codec/codec";
+import {
+  InvalidDefinitionError,
+  isTaskwireError,
+  NonDeterminismError,
+  StoreConflictError,
+} from "../errors/taskwire-error";
+import type { TaskUser } from "../identity/task-user";
+import { sleep } from "../internal/bell";
+import { assertStepName } from "../step/step";
+import type { StepOptions } from "../step/step-options";
+import { runInStepScope, type StepScope } from "../step/step-scope";
+import type { Lease, StepRecord, TaskHistory, TaskStore } from "../store/task-store";
+import type { AnyTaskDefinition, TypedTaskContext } from "../task/define-task";
+import { DEFAULT_STEP_RETRY, resolveRetryPolicy, retryDelayMs } from "../task/retry-policy";
+import { parseWith } from "../task/validate";
+
+/** Counts the emits made inside one step body, so a replay that skips the body skips their positions. */
+const stepEmits = new AsyncLocalStorage<{ emits: number }>();
+
+/** What a run context needs from the engine. */
+export interface RunContextDeps {
+  store: TaskStore;
+  lease: Lease;
+  definition: AnyTaskDefinition;
+  attempt: number;
+  history: TaskHistory;
+  signal: AbortSignal;
+  user: TaskUser;
+  logger: Logger;
+  now: () => number;
+  /** Called when a fenced write shows the lease is gone: the run must stop at once. */
+  onLeaseLost: (error: unknown) => void;
+}
+
+/**
+ * The state of one run of a task body: step positions and occurrences, emit positions, replay lookups and
+ * the ordered chain of event appends. Implements `ctx` and the scope module-level `step()` binds to.
+ */
+export class RunContext implements StepScope {
+  readonly api: TypedTaskContext;
+  #deps: RunContextDeps;
+  #steps: Map<number, StepRecord>;
+  /** Names of every event of this task so far (recorded + appended by this run); index = seq - 1. */
+  #eventNames: string[];
+  #stepPosition = 0;
+  #emitPosition = 0;
+  #occurrences = new Map<string, number>();
+  #emitChain: Promise<void> = Promise.resolve();
+  #emitError: unknown;
+  #closed = false;
+
+  constructor(deps: RunContextDeps) {
+    this.#deps = deps;
+    this.#steps = new Map(deps.history.steps.map((s) => [s.position, s]));
+    this.#eventNames = [...deps.history.eventNames];
+    this.api = Object.freeze({
+      taskId: deps.lease.taskId,
+      name: deps.definition.name,
+      attempt: deps.attempt,
+      signal: deps.signal,
+      user: deps.user,
+      logger: deps.logger,
+      emit: (name: string, data: unknown) => this.emit(name, data),
+      step: <T>(name: string, fn: () => T | Promise<T>, options?: StepOptions) =>
+        this.runStep(name, fn, options),
+    }) as TypedTaskContext;
+  }
+
+  /** Runs `fn` (the task body) with this context as the active step scope. */
+  enter<T>(fn: () => T): T {
+    return runInStepScope(this, fn);
+  }
+
+  async runStep<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<Awaited<T>> {
+    assertStepName(name);
+    this.#throwIfStopped();
+    const occurrence = this.#occurrences.get(name) ?? 0;
+    this.#occurrences.set(name, occurrence + 1);
+    const key = `${name}#${occurrence}`;
+    const position = this.#stepPosition++;
+    const recorded = this.#steps.get(position);
+    if (recorded) {
+      if (recorded.key !== key)
+        throw new NonDeterminismError(this.#deps.lease.taskId, position, key, recorded.key);
+      this.#emitPosition += recorded.emits;
+      return decode<Awaited<T>>(recorded.output);
+    }
+    const policy = resolveRetryPolicy(options?.retry, DEFAULT_STEP_RETRY);
+    const emitStart = this.#emitPosition;
+    for (let attempt = 1; ; attempt++) {
+      const counter = { emits: 0 };
+      try {
+        const value = await stepEmits.run(counter, () => runInStepScope(null, fn));
+        const output = encode(value);
+        // Events the body emitted become durable before its checkpoint, so a checkpoint never
+        // claims emits the WAL does not have.
+        await this.flushEmits();
+        this.#throwIfStopped();
+        await this.#deps.store.appendStep(this.#deps.lease, {
+          position,
+          key,
+          output,
+          emits: counter.emits,
+          at: this.#deps.now(),
+        });
+        this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
+        // Return what a replay would return, so first run and replay see identical values.
+        return decode<Awaited<T>>(output);
+      } catch (error) {
+        this.#throwIfStopped();
+        if (isTaskwireError(error, "STORE_CONFLICT")) {
+          this.#deps.onLeaseLost(error);
+          throw error;
+        }
+        const retriable = !isTaskwireError(error) || error.retriable;
+        if (!retriable || attempt >= policy.maxAttempts) throw error;
+        const delay = retryDelayMs(policy, attempt + 1);
+        this.#deps.logger.warn(
+          { event: "task.step_retry_scheduled", step: key, attempt, delayMs: delay, err: error },
+          "step failed, retrying",
+        );
+        await sleep(delay, this.#deps.signal);
+        // A retried body re-emits from the same positions; positional dedupe drops what is already durable.
+        this.#emitPosition = emitStart;
+      }
+    }
+  }
+
+  emit(name: string, data: unknown): void {
+    if (this.#closed)
+      throw new InvalidDefinitionError(`ctx.emit("${name}") was called after the task body returned.`);
+    const definition = this.#deps.definition;
+    const schema = Object.hasOwn(definition.events, name) ? definition.events[name] : undefined;
+    if (!schema) {
+      throw new InvalidDefinitionError(`Task "${definition.name}" declares no event "${name}".`, {
+        task: definition.name,
+        event: name,
+      });
+    }
+    const parsed = parseWith(schema, data, `event "${name}" of task "${definition.name}"`);
+    this.#throwIfStopped();
+    const position = this.#emitPosition++;
+    const counter = stepEmits.getStore();
+    if (counter) counter.emits += 1;
+    if (position < this.#eventNames.length) {
+      const recorded = this.#eventNames[position];
+      if (recorded !== name) {
+        throw new NonDeterminismError(this.#deps.lease.taskId, position, name, String(recorded), "event");
+      }
+      return; // already in the WAL: a replay never emits twice
+    }
+    if (position !== this.#eventNames.length) {
+      // A gap would mean an earlier position was skipped; that cannot be appended without a hole.
+      throw new StoreConflictError(this.#deps.lease.taskId, `emit position ${position} is ahead of the WAL`);
+    }
+    this.#eventNames.push(name);
+    const record = { seq: position + 1, name, data: encode(parsed), at: this.#deps.now() };
+    this.#emitChain = this.#emitChain.then(async () => {
+      if (this.#emitError !== undefined) return;
+      try {
+        await this.#deps.store.appendEvent(this.#deps.lease, record);
+      } catch (error) {
+        this.#emitError = error;
+        this.#deps.onLeaseLost(error);
+      }
+    });
+  }
+
+  /** Waits until every emitted event is durable; rethrows the first append failure. */
+  async flushEmits(): Promise<void> {
+    await this.#emitChain;
+    if (this.#emitError !== undefined) throw this.#emitError;
+  }
+
+  /** Marks the body finished: later emits are programming errors. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #throwIfStopped(): void {
+    if (this.#deps.signal.aborted) throw this.#deps.signal.reason;
+  }
+}

@@ -1,0 +1,60 @@
+import { Bell } from "../internal/bell";
+import { isTerminalStatus, type TaskStore } from "../store/task-store";
+import { toEvent } from "./snapshot";
+import type { TaskEvent } from "./task-ref";
+
+/** Options of `taskflow.subscribe`. */
+export interface SubscribeOptions {
+  /** Resume after this seq (0 = from the start). @default 0 */
+  afterSeq?: number;
+  /** Ends the iteration when aborted. */
+  signal?: AbortSignal;
+  /** Events read per store call. @default 256 */
+  batchSize?: number;
+  /**
+   * Re-read at least this often even without a doorbell (a safety net for cross-process stores).
+   * @default 1000
+   */
+  maxWaitMs?: number;
+}
+
+/** Terminal event names end an iteration. */
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/**
+ * Iterates a task's visible events: replay from `afterSeq`, then live, until the terminal event or the
+ * signal. One cursor, woken by the store's doorbell: the bell is armed before every read, so an event
+ * appended during a read rings it and the next read picks it up; replay and live join with no gap and
+ * no duplicate.
+ */
+export async function* subscribeEvents(
+  store: TaskStore,
+  taskId: string,
+  options: SubscribeOptions = {},
+): AsyncGenerator<TaskEvent> {
+  const { signal, batchSize = 256, maxWaitMs = 1000 } = options;
+  let cursor = Math.max(0, Math.floor(options.afterSeq ?? 0));
+  const bell = new Bell();
+  const unwatch = store.watchEvents(taskId, () => bell.ring());
+  try {
+    while (!signal?.aborted) {
+      bell.clear();
+      const records = await store.readEvents(taskId, cursor, batchSize);
+      for (const record of records) {
+        if (record.seq !== cursor + 1) continue; // defensive: never yield out of order
+        cursor = record.seq;
+        yield toEvent(record);
+        if (TERMINAL.has(record.name)) return;
+      }
+      if (records.length === batchSize) continue;
+      if (records.length === 0) {
+        // Resumed at or past the end of a finished task: nothing more will come.
+        const task = await store.getTask(taskId);
+        if (!task || (isTerminalStatus(task.status) && cursor >= task.lastSeq)) return;
+      }
+      await bell.wait(maxWaitMs, signal);
+    }
+  } finally {
+    unwatch();
+  }
+}

@@ -1,0 +1,262 @@
+import { createHash, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { type Logger, pino } from "pino";
+import { canonicalEncode, encode } from "../codec/codec";
+import { IdempotencyConflictError, ShuttingDownError, TaskNotFoundError } from "../errors/taskwire-error";
+import { toSidecar } from "../identity/task-user";
+import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
+import type { TaskFilter, TaskRecord, TaskStatus, TaskStore } from "../store/task-store";
+import type { AnyTaskDefinition, InferTaskInput } from "../task/define-task";
+import { parseWith } from "../task/validate";
+import { type TaskRegistration, TaskRegistry } from "./registry";
+import { cancelledEventData, type RunnerDeps } from "./runner";
+import { toSnapshot } from "./snapshot";
+import { type SubscribeOptions, subscribeEvents } from "./subscribe";
+import type { DefinitionOf, TaskEvent, TaskId, TaskLike, TaskRef, TaskSnapshot } from "./task-ref";
+import { Worker } from "./worker";
+
+/** Options of {@link createTaskflow}. */
+export interface TaskflowOptions {
+  /** Where tasks, checkpoints and events live (`sqliteStore()`, `postgresStore()`, `memoryStore()`). */
+  store: TaskStore;
+  /** pino logger. @default pino at `TASKWIRE_LOG_LEVEL` (info; silent when NODE_ENV=test) */
+  logger?: Logger;
+  /** Start this process's worker. @default true */
+  worker?: boolean;
+  /** Lease length; a crashed worker's tasks are reclaimed this long after its last heartbeat. @default 30000 */
+  leaseMs?: number;
+  /** Tasks run at once by this worker. @default 16 */
+  concurrency?: number;
+  /** How often the worker looks for work started elsewhere or left by a dead worker. @default 1000 */
+  pollIntervalMs?: number;
+  /** How long `shutdown()` waits for handlers to stop cooperatively. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** How long idempotency keys deduplicate starts. @default 86400000 (24 h) */
+  idempotencyTtlMs?: number;
+  /** Duplicate registrations throw (production) or warn and replace (development). @default NODE_ENV === "production" */
+  production?: boolean;
+  /** Worker id for leases and logs. @default `${hostname}:${pid}:${random}` */
+  workerId?: string;
+  /** Clock for timestamps (tests may drive it). @default Date.now */
+  now?: () => number;
+}
+
+/** Options of `taskflow.start`. */
+export interface StartOptions {
+  /**
+   * Deduplicates starts per owner and task: a key already used attaches to the existing run; a different
+   * input with the same key is an `IdempotencyConflictError`. `"input"` derives the key from the input.
+   */
+  idempotencyKey?: string;
+  /** Parent task id (set by child-task spawning). */
+  parentId?: string;
+}
+
+/** What `start` returns. */
+export interface StartResult<TDef extends AnyTaskDefinition = AnyTaskDefinition> {
+  taskId: TaskId<TDef>;
+  /** False when an idempotency key attached this call to an existing run. */
+  created: boolean;
+}
+
+/** What `cancel` returns. */
+export interface CancelResult {
+  taskId: string;
+  /** The task's status after the request. */
+  status: TaskStatus;
+  /** `cancelled` (was waiting), `requested` (running; it will stop), `already_requested`, `already_finished`. */
+  outcome: "cancelled" | "requested" | "already_requested" | "already_finished";
+}
+
+/** Filter of `taskflow.list` (a user context always narrows it to its own tasks). */
+export type ListFilter = Omit<TaskFilter, "createdBefore"> & { createdBefore?: Date };
+
+/** A live Taskwire instance: registry, engine and worker over one store. */
+export interface Taskflow {
+  readonly store: TaskStore;
+  readonly logger: Logger;
+  readonly workerId: string;
+  /** Registers a task definition and returns its typed ref. */
+  task<TDef extends AnyTaskDefinition>(definition: TDef): TaskRef<TDef>;
+  /** Whether a task name is registered. */
+  hasTask(name: string): boolean;
+  /** The registration of a task name; throws `UnknownTaskError`. */
+  getRegistration(name: string): TaskRegistration;
+  /** Validates input and starts a task as the current user; idempotent with a key. */
+  start<T extends TaskLike>(
+    task: T,
+    input: InferTaskInput<DefinitionOf<T>>,
+    options?: StartOptions,
+  ): Promise<StartResult<DefinitionOf<T>>>;
+  /** A snapshot of a task the current user owns; `TaskNotFoundError` otherwise. */
+  get<TDef extends AnyTaskDefinition = AnyTaskDefinition>(
+    taskId: TaskId<TDef> | string,
+  ): Promise<TaskSnapshot<TDef>>;
+  /** The task's visible events after `afterSeq`: replay, then live, until the terminal event. */
+  subscribe<TDef extends AnyTaskDefinition = AnyTaskDefinition>(
+    taskId: TaskId<TDef> | string,
+    options?: SubscribeOptions,
+  ): AsyncIterable<TaskEvent<TDef>>;
+  /** Requests cancellation (sticky, idempotent); cancelling a finished task changes nothing and says so. */
+  cancel(taskId: string): Promise<CancelResult>;
+  /** Lists tasks (the current user's only, inside a user context), newest first. */
+  list(filter?: ListFilter): Promise<TaskSnapshot[]>;
+  /** Stops claiming, hands running tasks back for another worker, and closes the store. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Opens the store (applying migrations) and starts this process's worker.
+ * @example
+ * const taskflow = await createTaskflow({ store: sqliteStore() });
+ * const report = taskflow.task(generateReport);
+ * const { taskId } = await taskflow.start(report, { rows: 10 });
+ * for await (const event of taskflow.subscribe(taskId)) console.log(event.name, event.data);
+ */
+export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow> {
+  const logger =
+    options.logger ??
+    pino({ level: process.env.TASKWIRE_LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info") });
+  const store = options.store;
+  const now = options.now ?? Date.now;
+  const production = options.production ?? process.env.NODE_ENV === "production";
+  const registry = new TaskRegistry(production, logger);
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
+  const tokens = new Map<string, string>();
+  const deps: RunnerDeps = { store, registry, logger, now, tokens };
+
+  await store.open();
+  logger.debug({ event: "store.opened", store: store.kind }, "store opened");
+
+  const worker =
+    options.worker === false
+      ? undefined
+      : new Worker(deps, {
+          workerId,
+          concurrency: options.concurrency ?? 16,
+          leaseMs,
+          pollIntervalMs: options.pollIntervalMs ?? 1000,
+          shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+        });
+  let shuttingDown = false;
+  let shutdownPromise: Promise<void> | undefined;
+
+  /** Reads a task the current principal may see; others get "not found", never "forbidden". */
+  const readOwned = async (taskId: string): Promise<TaskRecord> => {
+    const task = typeof taskId === "string" && taskId.length > 0 ? await store.getTask(taskId) : undefined;
+    if (!task || (isInUserContext() && task.owner !== getCurrentUserContext().userId))
+      throw new TaskNotFoundError(String(taskId));
+    return task;
+  };
+
+  const taskflow: Taskflow = {
+    store,
+    logger,
+    workerId,
+    task: (definition) => {
+      const ref = registry.register(definition);
+      worker?.wake();
+      return ref;
+    },
+    hasTask: (name) => registry.has(name),
+    getRegistration: (name) => registry.get(name),
+
+    async start(task, input, startOptions = {}) {
+      if (shuttingDown) throw new ShuttingDownError();
+      const { definition } = registry.resolve(task);
+      const parsed = parseWith(definition.input, input, `input of task "${definition.name}"`);
+      const user = getCurrentUserContext();
+      const t = now();
+      const taskId = randomUUID();
+      let idempotency: { key: string; inputHash: string; expiresAt: number } | undefined;
+      if (startOptions.idempotencyKey !== undefined) {
+        const inputHash = sha256(canonicalEncode(parsed));
+        const key =
+          startOptions.idempotencyKey === "input" ? `input:${inputHash}` : startOptions.idempotencyKey;
+        idempotency = { key, inputHash, expiresAt: t + idempotencyTtlMs };
+      }
+      const reserved = worker?.tryReserve() ?? false;
+      let result: Awaited<ReturnType<TaskStore["createTask"]>>;
+      try {
+        result = await store.createTask({
+          id: taskId,
+          name: definition.name,
+          input: encode(parsed),
+          owner: user.userId,
+          identity: JSON.stringify(toSidecar(user)),
+          parentId: startOptions.parentId ?? null,
+          runAt: t,
+          now: t,
+          idempotency,
+          claimFor: reserved ? { workerId, leaseMs } : undefined,
+        });
+      } catch (error) {
+        if (reserved) worker?.fulfil(undefined);
+        throw error;
+      }
+      if (!result.created) {
+        if (reserved) worker?.fulfil(undefined);
+        if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
+        logger.debug(
+          { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },
+          "start attached to existing run",
+        );
+        return { taskId: result.task.id, created: false };
+      }
+      if (user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
+      logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
+      if (reserved) worker?.fulfil(result.lease ? { task: result.task, lease: result.lease } : undefined);
+      else worker?.wake();
+      return { taskId, created: true };
+    },
+
+    async get(taskId) {
+      return toSnapshot(await readOwned(taskId)) as never;
+    },
+
+    subscribe(taskId, subscribeOptions) {
+      // Check access before the first event, but lazily: an AsyncIterable is returned synchronously.
+      const iterate = async function* () {
+        await readOwned(taskId);
+        yield* subscribeEvents(store, taskId, subscribeOptions);
+      };
+      return iterate() as never;
+    },
+
+    async cancel(taskId) {
+      await readOwned(taskId);
+      const { task, outcome } = await store.requestCancel(taskId, now(), cancelledEventData());
+      if (outcome === "requested" || outcome === "already_requested") worker?.stopForCancel(taskId);
+      logger.info({ event: "task.cancel_requested", taskId, outcome }, "cancel requested");
+      return { taskId, status: task.status, outcome };
+    },
+
+    async list(filter = {}) {
+      const owner = isInUserContext() ? getCurrentUserContext().userId : filter.owner;
+      const records = await store.listTasks({
+        ...filter,
+        owner,
+        createdBefore: filter.createdBefore?.getTime(),
+      });
+      return records.map(toSnapshot);
+    },
+
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        shuttingDown = true;
+        await worker?.stop();
+        await store.close();
+        logger.info({ event: "taskflow.shutdown_completed" }, "taskflow shut down");
+      })();
+      return shutdownPromise;
+    },
+  };
+  worker?.start();
+  return taskflow;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,198 @@
+import type { Logger } from "pino";
+import { Bell } from "../internal/bell";
+import type { ClaimedTask, TaskStore, Unwatch } from "../store/task-store";
+import type { TaskRegistry } from "./registry";
+import { type RunHandle, type RunnerDeps, startRun } from "./runner";
+
+/** Worker settings (see `TaskflowOptions`). */
+export interface WorkerOptions {
+  workerId: string;
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Claims tasks under leases and runs up to `concurrency` at once. Woken by local starts and finished runs
+ * (a doorbell), otherwise polls every `pollIntervalMs` for work from other processes and for tasks whose
+ * lease expired. One heartbeat timer renews every held lease at `leaseMs / 3` and stops runs whose lease
+ * was lost or whose task got a cancel request.
+ */
+export class Worker {
+  readonly #deps: RunnerDeps;
+  readonly #registry: TaskRegistry;
+  readonly #store: TaskStore;
+  readonly #logger: Logger;
+  readonly #options: WorkerOptions;
+  readonly #running = new Map<string, RunHandle>();
+  readonly #bell = new Bell();
+  #reserved = 0;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #unwatchCancels: Unwatch | undefined;
+  #wakeTimers = new Set<NodeJS.Timeout>();
+
+  constructor(deps: RunnerDeps, options: WorkerOptions) {
+    this.#deps = deps;
+    this.#registry = deps.registry;
+    this.#store = deps.store;
+    this.#logger = deps.logger;
+    this.#options = options;
+  }
+
+  get workerId(): string {
+    return this.#options.workerId;
+  }
+
+  /** Number of runs in progress. */
+  get activeCount(): number {
+    return this.#running.size;
+  }
+
+  start(): void {
+    this.#unwatchCancels = this.#store.watchCancels((taskId) => this.#running.get(taskId)?.stop("cancel"));
+    this.#heartbeat = setInterval(
+      () => void this.#renewLeases(),
+      Math.max(50, Math.floor(this.#options.leaseMs / 3)),
+    );
+    this.#heartbeat.unref();
+    this.#loop = this.#run();
+    this.#logger.info(
+      { event: "worker.started", workerId: this.workerId, concurrency: this.#options.concurrency },
+      "worker started",
+    );
+  }
+
+  /** Reserves a slot for a task the caller is about to create already claimed; false when full. */
+  tryReserve(): boolean {
+    if (this.#stopping || this.#running.size + this.#reserved >= this.#options.concurrency) return false;
+    this.#reserved += 1;
+    return true;
+  }
+
+  /** Gives back a reservation, running the claimed task if there is one. */
+  fulfil(claimed: ClaimedTask | undefined): void {
+    this.#reserved -= 1;
+    if (claimed) this.#launch(claimed);
+    else this.wake();
+  }
+
+  /** Rings the doorbell: there may be new work. */
+  wake(): void {
+    this.#bell.ring();
+  }
+
+  /** Wakes the worker at `at` (a retry's `runAt`). */
+  wakeAt(at: number, now: number): void {
+    const timer = setTimeout(
+      () => {
+        this.#wakeTimers.delete(timer);
+        this.wake();
+      },
+      Math.max(0, at - now),
+    );
+    timer.unref();
+    this.#wakeTimers.add(timer);
+  }
+
+  /** Stops a local run because its task was cancelled (the cancel watch does this for remote requests). */
+  stopForCancel(taskId: string): void {
+    this.#running.get(taskId)?.stop("cancel");
+  }
+
+  /** Stops claiming, aborts running handlers and waits for them to hand their tasks back. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#bell.ring();
+    await this.#loop;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const timer of this.#wakeTimers) clearTimeout(timer);
+    this.#unwatchCancels?.();
+    const handles = [...this.#running.values()];
+    for (const handle of handles) handle.stop("shutdown");
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timeout = setTimeout(resolve, this.#options.shutdownTimeoutMs);
+    });
+    await Promise.race([Promise.allSettled(handles.map((h) => h.done)), timedOut]);
+    clearTimeout(timeout);
+    // Handlers that ignored the signal: hand their tasks back anyway; their later writes are fenced out.
+    await Promise.allSettled(
+      [...this.#running.values()].map((h) =>
+        this.#store.settleTask(
+          h.claimed.lease,
+          { status: "queued", runAt: this.#deps.now() },
+          this.#deps.now(),
+        ),
+      ),
+    );
+    this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      this.#bell.clear();
+      const capacity = this.#options.concurrency - this.#running.size - this.#reserved;
+      let full = false;
+      if (capacity > 0 && this.#registry.names().length > 0) {
+        try {
+          const claimed = await this.#store.claimTasks({
+            workerId: this.workerId,
+            names: this.#registry.names(),
+            limit: capacity,
+            now: this.#deps.now(),
+            leaseMs: this.#options.leaseMs,
+          });
+          for (const c of claimed) this.#launch(c);
+          full = claimed.length === capacity;
+        } catch (error) {
+          this.#logger.error({ event: "worker.claim_failed", err: error }, "claiming tasks failed");
+        }
+      }
+      if (this.#stopping) break;
+      if (full) continue;
+      await this.#bell.wait(this.#options.pollIntervalMs);
+    }
+  }
+
+  #launch(claimed: ClaimedTask): void {
+    const taskId = claimed.task.id;
+    this.#logger.debug(
+      { event: "task.claimed", taskId, task: claimed.task.name, claims: claimed.task.claims },
+      "task claimed",
+    );
+    const handle = startRun(this.#deps, claimed);
+    this.#running.set(taskId, handle);
+    handle.done
+      .then((settlement) => {
+        if (settlement?.status === "retrying" && !this.#stopping)
+          this.wakeAt(settlement.runAt, this.#deps.now());
+      })
+      .catch((error) => this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed"))
+      .finally(() => {
+        this.#running.delete(taskId);
+        this.#bell.ring();
+      });
+  }
+
+  async #renewLeases(): Promise<void> {
+    const now = this.#deps.now();
+    await Promise.all(
+      [...this.#running.values()].map(async (handle) => {
+        try {
+          const state = await this.#store.renewLease(handle.claimed.lease, now, this.#options.leaseMs);
+          if (!state.held) handle.stop("lease_lost");
+          else if (state.cancelRequested) handle.stop("cancel");
+        } catch (error) {
+          this.#logger.warn(
+            { event: "task.heartbeat_failed", taskId: handle.claimed.task.id, err: error },
+            "lease renewal failed",
+          );
+        }
+      }),
+    );
+  }
+}
