@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
+  createTaskflow,
   defineTask,
   type InferTaskInput,
   type InferTaskResult,
@@ -10,14 +11,16 @@ import {
   type TaskEvent,
   type TaskId,
   type TypedTaskContext,
-  createTaskflow,
 } from "../src/index";
 
 const report = defineTask({
   name: "types.report",
   input: z.object({ rows: z.number(), label: z.string().default("x") }),
   result: z.object({ url: z.string() }),
-  events: { progress: z.object({ done: z.number(), total: z.number() }), note: z.object({ text: z.string() }) },
+  events: {
+    progress: z.object({ done: z.number(), total: z.number() }),
+    note: z.object({ text: z.string() }),
+  },
   async run(input, ctx) {
     expectTypeOf(input).toEqualTypeOf<{ rows: number; label: string }>();
     expectTypeOf(ctx).toEqualTypeOf<
@@ -41,7 +44,10 @@ const report = defineTask({
 
 describe("type inference", () => {
   it("flows input, result and event types from defineTask to start and subscribe", async () => {
-    expectTypeOf<InferTaskInput<typeof report>>().toEqualTypeOf<{ rows: number; label?: string | undefined }>();
+    expectTypeOf<InferTaskInput<typeof report>>().toEqualTypeOf<{
+      rows: number;
+      label?: string | undefined;
+    }>();
     expectTypeOf<InferTaskResult<typeof report>>().toEqualTypeOf<{ url: string }>();
     const taskflow = await createTaskflow({ store: memoryStore(), worker: false });
     const ref = taskflow.task(report);
@@ -56,10 +62,12 @@ describe("type inference", () => {
     controller.abort();
     for await (const event of taskflow.subscribe(started.taskId, { signal: controller.signal })) {
       expectTypeOf(event).toEqualTypeOf<TaskEvent<typeof report>>();
-      if (event.name === "progress") expectTypeOf(event.data).toEqualTypeOf<{ done: number; total: number }>();
+      if (event.name === "progress")
+        expectTypeOf(event.data).toEqualTypeOf<{ done: number; total: number }>();
       if (event.name === "note") expectTypeOf(event.data).toEqualTypeOf<{ text: string }>();
       if (event.name === "completed") expectTypeOf(event.data.result).toEqualTypeOf<{ url: string }>();
-      if (event.name === "failed") expectTypeOf(event.data.error).toMatchTypeOf<Pick<SerializedError, "code" | "message">>();
+      if (event.name === "failed")
+        expectTypeOf(event.data.error).toMatchTypeOf<Pick<SerializedError, "code" | "message">>();
     }
     const snapshot = await taskflow.get(started.taskId);
     expectTypeOf(snapshot.result).toEqualTypeOf<{ url: string } | undefined>();
