@@ -1,1 +1,5 @@
-export {};
+export {
+  describeStoreConformance,
+  type StoreConformanceOptions,
+  type StoreFactory,
+} from "./conformance/describe-store-conformance";

@@ -1,0 +1,37 @@
+import { describe } from "vitest";
+import { claimConformance } from "./conformance.claim";
+import { createConformance } from "./conformance.create";
+import { instancesConformance } from "./conformance.instances";
+import type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
+import { listConformance } from "./conformance.list";
+import { raceConformance } from "./conformance.race";
+import { settleConformance } from "./conformance.settle";
+import { walConformance } from "./conformance.wal";
+import { watchConformance } from "./conformance.watch";
+
+export type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
+
+/**
+ * Registers the `TaskStore` conformance suite (vitest): one test per guarantee stated on the interface.
+ * `factory` is called once per test and must return a new, unopened store; the suite opens it and closes
+ * it when the test finishes. Tests scope every name and owner to themselves, so stores whose backing
+ * storage outlives one test (a PostgreSQL schema per file) pass as well as empty ones.
+ * @example describeStoreConformance("memory", () => memoryStore());
+ */
+export function describeStoreConformance(
+  name: string,
+  factory: StoreFactory,
+  options: StoreConformanceOptions = {},
+): void {
+  const suite = { factory, options };
+  describe(`TaskStore conformance: ${name}`, () => {
+    createConformance(suite);
+    listConformance(suite);
+    claimConformance(suite);
+    walConformance(suite);
+    settleConformance(suite);
+    watchConformance(suite);
+    raceConformance(suite);
+    instancesConformance(suite);
+  });
+}
