@@ -231,7 +231,7 @@ class MemoryStore implements TaskStore {
       return { task: { ...task }, outcome: "cancelled" };
     }
     task.updatedAt = now;
-    if (first) this.#bus.emit("cancel", taskId);
+    if (first) setImmediate(() => this.#bus.emit("cancel", taskId));
     return { task: { ...task }, outcome: first ? "requested" : "already_requested" };
   }
 

@@ -100,7 +100,7 @@ export interface IdempotencySpec {
   key: string;
   /** Hash of the canonical input; a reuse with another hash is a conflict. */
   inputHash: string;
-  /** The key stops deduplicating after this time. */
+  /** The key deduplicates while `now < expiresAt`; from `expiresAt` on it is expired. */
   expiresAt: number;
 }
 
@@ -195,7 +195,7 @@ export interface TaskFilter {
   status?: TaskStatus | readonly TaskStatus[];
   parentId?: string;
   limit?: number;
-  /** Only tasks created strictly before this time (keyset pagination together with `beforeId`). */
+  /** Only tasks created strictly before this time (a page cursor: pass the last page's oldest `createdAt`). */
   createdBefore?: number;
 }
 
@@ -218,7 +218,8 @@ export interface TaskStore {
   close(): Promise<void>;
 
   /**
-   * Inserts a `queued` task (revision 1, attempt 1, claims 0, lastSeq 0). Atomic with its idempotency
+   * Inserts a `queued` task (revision 1, attempt 1, claims 0, lastSeq 0). Task ids are unique (the engine
+   * generates UUIDs); reusing one is a programming error with undefined behaviour. Atomic with its idempotency
    * check: when `idempotency` names a key that the same owner already used for the same task name and
    * that has not expired, nothing is inserted and the existing task is returned with `created: false`
    * and `conflict` true when the input hash differs. An expired key is taken over by the new task.
@@ -243,7 +244,8 @@ export interface TaskStore {
   claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;
 
   /**
-   * Extends the lease to `now + leaseMs` if it is still held (fenced). Does not change the revision.
+   * Extends the lease to `now + leaseMs` if it is still held (fenced: revision, status and owner match;
+   * expiry is not checked — an expired lease nobody reclaimed yet is still held). Does not change the revision.
    * Reports whether the lease is held and whether a cancel was requested.
    */
   renewLease(lease: Lease, now: number, leaseMs: number): Promise<LeaseState>;
@@ -288,11 +290,15 @@ export interface TaskStore {
 
   /**
    * Rings `onChange` (no arguments; possibly spuriously or coalesced) after events of `taskId` become
-   * readable, including from other processes (by notification or a bounded poll). Never rings with the
-   * caller's async context of someone else's request.
+   * readable, including from other processes (by notification or a bounded poll). The callback runs
+   * asynchronously (never inside the writer's call) in the async context of the `watchEvents` caller,
+   * never in the writer's (bind it with `AsyncLocalStorage.bind`).
    */
   watchEvents(taskId: string, onChange: () => void): Unwatch;
 
-  /** Calls `onCancel(taskId)` when a cancel is requested for a running task, from any process. */
+  /**
+   * Calls `onCancel(taskId)` when a cancel is requested for a running task, from any process. Like
+   * `watchEvents`, asynchronously and in the watcher's async context.
+   */
   watchCancels(onCancel: (taskId: string) => void): Unwatch;
 }
