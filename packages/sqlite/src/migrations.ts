@@ -1,0 +1,124 @@
+import type Database from "better-sqlite3";
+
+/** One schema step; `sql` runs inside the migration transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Versioned schema. Append new migrations at the end; never edit one that has shipped.
+ * Steps and events are `WITHOUT ROWID` tables clustered on their primary key, so a replay reads one
+ * contiguous range. Indexes are kept to what the queries need: every extra index is another page
+ * written on each commit.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    sql: `
+      CREATE TABLE taskwire_tasks (
+        id                  TEXT PRIMARY KEY,
+        name                TEXT NOT NULL,
+        status              TEXT NOT NULL,
+        revision            INTEGER NOT NULL,
+        input               TEXT NOT NULL,
+        result              TEXT,
+        error               TEXT,
+        owner               TEXT NOT NULL,
+        identity            TEXT,
+        attempt             INTEGER NOT NULL,
+        claims              INTEGER NOT NULL,
+        run_at              INTEGER NOT NULL,
+        lease_owner         TEXT,
+        lease_expires_at    INTEGER,
+        cancel_requested_at INTEGER,
+        last_seq            INTEGER NOT NULL,
+        parent_id           TEXT,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+      );
+      -- One partial index serves both claim paths: ready tasks by (status, NULL lease, run_at) and expired
+      -- leases by (status 'running', lease_expires_at). Terminal tasks leave it, so settling and creating
+      -- an already-claimed task touch one claim index page instead of two.
+      CREATE INDEX taskwire_tasks_claim ON taskwire_tasks (status, lease_expires_at, run_at)
+        WHERE status IN ('queued', 'retrying', 'running');
+      CREATE INDEX taskwire_tasks_created ON taskwire_tasks (created_at DESC, id DESC);
+      CREATE INDEX taskwire_tasks_owner ON taskwire_tasks (owner, created_at DESC, id DESC);
+      CREATE INDEX taskwire_tasks_parent ON taskwire_tasks (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+      CREATE INDEX taskwire_tasks_cancel ON taskwire_tasks (id)
+        WHERE status = 'running' AND cancel_requested_at IS NOT NULL;
+
+      CREATE TABLE taskwire_steps (
+        task_id  TEXT NOT NULL REFERENCES taskwire_tasks (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        key      TEXT NOT NULL,
+        output   TEXT NOT NULL,
+        emits    INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (task_id, position)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE taskwire_events (
+        task_id TEXT NOT NULL REFERENCES taskwire_tasks (id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL,
+        name    TEXT NOT NULL,
+        data    TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE taskwire_idempotency (
+        owner      TEXT NOT NULL,
+        task_name  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        task_id    TEXT NOT NULL REFERENCES taskwire_tasks (id) ON DELETE CASCADE,
+        input_hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, task_name, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX taskwire_idempotency_task ON taskwire_idempotency (task_id);
+    `,
+  },
+];
+
+/** The newest schema version this package knows. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/**
+ * Applies the missing migrations and returns the versions it applied. Runs in one `BEGIN IMMEDIATE`
+ * transaction: a second process opening the same file waits on the write lock (busy timeout), then sees
+ * the versions the first one recorded and applies nothing. Re-running is a no-op.
+ */
+export function applyMigrations(db: Database.Database, now: number = Date.now()): number[] {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS taskwire_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const versions = db.prepare("SELECT version FROM taskwire_migrations").pluck().all() as number[];
+    const applied = new Set(versions);
+    const newest = Math.max(0, ...versions);
+    if (newest > LATEST_VERSION) {
+      throw new Error(
+        `The SQLite schema is at version ${newest}, newer than this @taskwire/sqlite knows (${LATEST_VERSION}).`,
+      );
+    }
+    const record = db.prepare("INSERT INTO taskwire_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    const done: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, now);
+      done.push(migration.version);
+    }
+    db.exec("COMMIT");
+    return done;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,182 @@
+import type Database from "better-sqlite3";
+import { TASK_COLUMNS, type TaskRow } from "./rows";
+
+type Db = Database.Database;
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+/** The fence every write under a lease checks, in the same statement as the write. */
+const FENCE = "id = ? AND revision = ? AND status = 'running' AND lease_owner = ?";
+
+/** The predicate of the partial claim index, repeated verbatim in queries that must use it. */
+const ACTIVE = "status IN ('queued', 'retrying', 'running')";
+
+/** Named parameters of {@link Statements.insertTask}. */
+export interface InsertTaskParams {
+  id: string;
+  name: string;
+  status: string;
+  revision: number;
+  input: string;
+  owner: string;
+  identity: string | null;
+  claims: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  parent_id: string | null;
+  now: number;
+}
+
+/** Named parameters of {@link Statements.settle}. */
+export interface SettleParams {
+  id: string;
+  revision: number;
+  worker: string;
+  status: string;
+  now: number;
+  result: string | null;
+  error: string | null;
+  attempt_inc: number;
+  run_at: number | null;
+  terminal: number;
+}
+
+/** The prepared statements of one connection (see {@link prepareStatements}). */
+export interface Statements {
+  begin: Stmt<[]>;
+  commit: Stmt<[]>;
+  rollback: Stmt<[]>;
+  getTask: Stmt<[string], TaskRow>;
+  insertTask: Stmt<[InsertTaskParams]>;
+  getIdempotency: Stmt<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>;
+  putIdempotency: Stmt<[string, string, string, string, string, number]>;
+  claimCandidates: Stmt<[{ now: number; names: string; limit: number }], { id: string; revision: number }>;
+  claim: Stmt<[string, number, number, string, number], TaskRow>;
+  renew: Stmt<[number, string, number, string], { cancel_requested_at: number | null }>;
+  cancelRequestedAt: Stmt<[string], { cancel_requested_at: number | null }>;
+  insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
+  advanceSeq: Stmt<[number, string, number, string, number]>;
+  insertEvent: Stmt<[string, number, string, string, number]>;
+  settle: Stmt<[SettleParams], TaskRow>;
+  cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
+  cancelRunning: Stmt<[number, number, string, number], TaskRow>;
+  loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
+  loadEventNames: Stmt<[string, string], string>;
+  readEvents: Stmt<[string, number, number], { seq: number; name: string; data: string; at: number }>;
+  dataVersion: Stmt<[], number>;
+  pendingCancels: Stmt<[], string>;
+}
+
+/**
+ * Every statement the store runs, prepared once per connection. Preparing is the expensive part of a
+ * better-sqlite3 call; a cached statement costs one bind and one step.
+ */
+export function prepareStatements(db: Db): Statements {
+  const p = <P extends unknown[], R = unknown>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql);
+  return {
+    begin: p<[]>("BEGIN IMMEDIATE"),
+    commit: p<[]>("COMMIT"),
+    rollback: p<[]>("ROLLBACK"),
+
+    getTask: p<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM taskwire_tasks WHERE id = ?`),
+    insertTask: p<[InsertTaskParams]>(
+      `INSERT INTO taskwire_tasks (${TASK_COLUMNS}) VALUES (@id, @name, @status, @revision,
+        @input, NULL, NULL, @owner, @identity, 1, @claims, @run_at, @lease_owner, @lease_expires_at, NULL,
+        0, @parent_id, @now, @now)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    getIdempotency: p<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>(
+      `SELECT task_id, input_hash, expires_at FROM taskwire_idempotency
+       WHERE owner = ? AND task_name = ? AND key = ?`,
+    ),
+    putIdempotency: p<[string, string, string, string, string, number]>(
+      `INSERT INTO taskwire_idempotency (owner, task_name, key, task_id, input_hash, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (owner, task_name, key) DO UPDATE SET
+         task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at`,
+    ),
+
+    // Ready tasks oldest runAt first (rowid breaks ties in insertion order). Each branch walks the partial
+    // claim index in run_at order (the `status IN (...)` term is repeated verbatim so the planner may use
+    // it); the outer sort merges three short lists.
+    claimCandidates: p<[{ now: number; names: string; limit: number }], { id: string; revision: number }>(
+      `SELECT id, revision FROM (
+         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
+           WHERE ${ACTIVE} AND status = 'queued' AND lease_expires_at IS NULL AND run_at <= @now
+             AND name IN (SELECT value FROM json_each(@names))
+           ORDER BY run_at, rowid LIMIT @limit)
+         UNION ALL
+         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
+           WHERE ${ACTIVE} AND status = 'retrying' AND lease_expires_at IS NULL AND run_at <= @now
+             AND name IN (SELECT value FROM json_each(@names))
+           ORDER BY run_at, rowid LIMIT @limit)
+         UNION ALL
+         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
+           WHERE ${ACTIVE} AND status = 'running' AND lease_expires_at < @now
+             AND name IN (SELECT value FROM json_each(@names))
+           ORDER BY run_at, rowid LIMIT @limit)
+       ) ORDER BY run_at, rid LIMIT @limit`,
+    ),
+    claim: p<[string, number, number, string, number], TaskRow>(
+      `UPDATE taskwire_tasks SET status = 'running', revision = revision + 1, claims = claims + 1,
+         lease_owner = ?, lease_expires_at = ?, updated_at = ?
+       WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
+    ),
+    renew: p<[number, string, number, string], { cancel_requested_at: number | null }>(
+      `UPDATE taskwire_tasks SET lease_expires_at = ? WHERE ${FENCE} RETURNING cancel_requested_at`,
+    ),
+    cancelRequestedAt: p<[string], { cancel_requested_at: number | null }>(
+      "SELECT cancel_requested_at FROM taskwire_tasks WHERE id = ?",
+    ),
+
+    // The fence rides inside the insert: no row is inserted unless the lease is held, and DO NOTHING turns
+    // a duplicate position into `changes = 0` instead of an exception (the caller diagnoses which).
+    insertStep: p<[string, number, string, string, number, number, string, number, string]>(
+      `INSERT INTO taskwire_steps (task_id, position, key, output, emits, at)
+       SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM taskwire_tasks WHERE ${FENCE})
+       ON CONFLICT (task_id, position) DO NOTHING`,
+    ),
+    // Compare-and-swap on last_seq: the event is only inserted after this claimed its seq.
+    advanceSeq: p<[number, string, number, string, number]>(
+      `UPDATE taskwire_tasks SET last_seq = ? WHERE ${FENCE} AND last_seq = ?`,
+    ),
+    insertEvent: p<[string, number, string, string, number]>(
+      "INSERT INTO taskwire_events (task_id, seq, name, data, at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    settle: p<[SettleParams], TaskRow>(
+      `UPDATE taskwire_tasks SET status = @status, revision = revision + 1, updated_at = @now,
+         lease_owner = NULL, lease_expires_at = NULL, result = COALESCE(@result, result),
+         error = COALESCE(@error, error), attempt = attempt + @attempt_inc, run_at = COALESCE(@run_at, run_at),
+         last_seq = last_seq + @terminal
+       WHERE id = @id AND revision = @revision AND status = 'running' AND lease_owner = @worker
+       RETURNING ${TASK_COLUMNS}`,
+    ),
+    cancelWaiting: p<[number, number, string, number], TaskRow>(
+      `UPDATE taskwire_tasks SET status = 'cancelled', cancel_requested_at = COALESCE(cancel_requested_at, ?),
+         revision = revision + 1, updated_at = ?, last_seq = last_seq + 1
+       WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
+    ),
+    cancelRunning: p<[number, number, string, number], TaskRow>(
+      `UPDATE taskwire_tasks SET cancel_requested_at = COALESCE(cancel_requested_at, ?), updated_at = ?
+       WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
+    ),
+
+    loadSteps: p<[string], { position: number; key: string; output: string; emits: number; at: number }>(
+      "SELECT position, key, output, emits, at FROM taskwire_steps WHERE task_id = ? ORDER BY position",
+    ),
+    // One statement, so the names and the terminal check read one snapshot.
+    loadEventNames: p<[string, string], string>(
+      `SELECT name FROM taskwire_events WHERE task_id = ? AND seq <= (
+         SELECT last_seq - (status IN ('completed', 'failed', 'cancelled')) FROM taskwire_tasks WHERE id = ?
+       ) ORDER BY seq`,
+    ).pluck(),
+    readEvents: p<[string, number, number], { seq: number; name: string; data: string; at: number }>(
+      "SELECT seq, name, data, at FROM taskwire_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ),
+
+    dataVersion: p<[], number>("PRAGMA data_version").pluck(),
+    pendingCancels: p<[], string>(
+      "SELECT id FROM taskwire_tasks WHERE status = 'running' AND cancel_requested_at IS NOT NULL",
+    ).pluck(),
+  };
+}

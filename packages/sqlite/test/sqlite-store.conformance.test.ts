@@ -1,0 +1,4 @@
+import { sqliteStore } from "@taskwire/sqlite";
+import { describeStoreConformance } from "@taskwire/testing";
+
+describeStoreConformance("sqlite", () => sqliteStore({ path: ":memory:" }));
