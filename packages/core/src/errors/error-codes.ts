@@ -22,6 +22,14 @@ export const ErrorCode = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   NOT_IN_TASK: "NOT_IN_TASK",
   INTERNAL: "INTERNAL",
+  /** HTTP only: the request body is not valid JSON. */
+  INVALID_JSON: "INVALID_JSON",
+  /** HTTP only: the request body is larger than the configured limit. */
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  /** HTTP only: no route matches the request. */
+  NOT_FOUND: "NOT_FOUND",
+  /** HTTP only: another malformed request (bad header, unsupported encoding). */
+  BAD_REQUEST: "BAD_REQUEST",
 } as const;
 
 /** A string error code from {@link ErrorCode}. */

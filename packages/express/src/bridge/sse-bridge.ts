@@ -1,0 +1,209 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  BackpressureError,
+  type DefinitionOf,
+  type InferTaskInput,
+  ShuttingDownError,
+  type StartResult,
+  type Taskflow,
+  type TaskLike,
+  type UserContext,
+} from "@taskwire/core";
+import type { Request } from "express";
+import type { Logger } from "pino";
+import { defaultResolveUser, type ResolveUser, requireUser } from "../identity/resolve-user";
+import {
+  SSE_DEFAULTS,
+  type SseOptions,
+  type StreamResult,
+  streamTaskEvents,
+} from "../sse/stream-task-events";
+import { type ExecuteTaskResult, type ExecuteTaskSettings, executeTask } from "./execute-task";
+import { WatcherRegistry } from "./watcher-registry";
+
+/** Per-owner limits enforced when tasks are started over HTTP or through `executeTask`. */
+export interface LimitsOptions {
+  /**
+   * Most queued/running/retrying tasks one owner may have; a start over the limit is a 429. Checked
+   * before the start, so concurrent starts may overshoot by the number of racing requests.
+   * @default unlimited
+   */
+  maxActiveTasksPerOwner?: number;
+  /** The `Retry-After` of a 429, in seconds. @default 5 */
+  retryAfterSeconds?: number;
+}
+
+/** Options of {@link createSseBridge}. */
+export interface SseBridgeOptions {
+  taskflow: Taskflow;
+  /** Resolves the caller of a request. @default defaultResolveUser */
+  resolveUser?: ResolveUser;
+  /** SSE tuning. */
+  sse?: SseOptions;
+  limits?: LimitsOptions;
+  /** Mask internal messages. @default NODE_ENV === "production" */
+  production?: boolean;
+  /** @default taskflow.logger.child({ component: "express" }) */
+  logger?: Logger;
+}
+
+/** Options of {@link SseBridge.stream}. */
+export interface BridgeStreamOptions {
+  /** Resume after this seq instead of the request's `Last-Event-ID`. */
+  afterSeq?: number;
+  /** Count the stream as a watcher of the task once open (`executeTask` counts its own). @default true */
+  watch?: boolean;
+}
+
+/**
+ * The per-process SSE bridge shared by the task router and every plugin: user resolution, per-owner
+ * limits, `executeTask`, the registry of open streams (for cancel-on-disconnect) and graceful close.
+ */
+export class SseBridge {
+  readonly taskflow: Taskflow;
+  readonly logger: Logger;
+  readonly production: boolean;
+  readonly sse: Readonly<Required<SseOptions>>;
+  readonly watchers: WatcherRegistry;
+  readonly #resolveUser: ResolveUser;
+  readonly #limits: LimitsOptions;
+  readonly #users = new WeakMap<Request, Promise<UserContext>>();
+  readonly #shutdown = new AbortController();
+  readonly #open = new Set<Promise<unknown>>();
+
+  constructor(options: SseBridgeOptions) {
+    this.taskflow = options.taskflow;
+    this.logger = options.logger ?? options.taskflow.logger.child({ component: "express" });
+    this.production = options.production ?? process.env.NODE_ENV === "production";
+    this.sse = Object.freeze({ ...SSE_DEFAULTS, ...definedOnly(options.sse ?? {}) });
+    this.#resolveUser = options.resolveUser ?? defaultResolveUser;
+    this.#limits = options.limits ?? {};
+    this.watchers = new WatcherRegistry(this.taskflow, this.logger);
+  }
+
+  /** Whether `close()` was called: new requests and streams are refused (503). */
+  get closing(): boolean {
+    return this.#shutdown.signal.aborted;
+  }
+
+  /** Aborts when the bridge closes; every open stream listens to it. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  /** The caller of `req` (resolved once per request); `UnauthenticatedError` when there is none. */
+  resolveUser(req: Request): Promise<UserContext> {
+    let user = this.#users.get(req);
+    if (!user) {
+      user = requireUser(this.#resolveUser, req);
+      this.#users.set(req, user);
+    }
+    return user;
+  }
+
+  /** Starts a task as the current user after the shutdown and per-owner limit checks. */
+  async start<T extends TaskLike>(
+    task: T,
+    input: unknown,
+    options: { idempotencyKey?: string | undefined; owner: UserContext },
+  ): Promise<StartResult<DefinitionOf<T>>> {
+    if (this.closing) throw new ShuttingDownError();
+    const max = this.#limits.maxActiveTasksPerOwner;
+    if (max !== undefined) {
+      const active = await this.taskflow.list({
+        owner: options.owner.userId,
+        status: ["queued", "running", "retrying"],
+        limit: max,
+      });
+      if (active.length >= max) {
+        const retryAfterMs = (this.#limits.retryAfterSeconds ?? 5) * 1000;
+        this.logger.info(
+          { event: "task.start_throttled", owner: options.owner.userId, max },
+          "start refused: too many active tasks",
+        );
+        throw new BackpressureError(
+          `Owner ${options.owner.userId} already has ${max} active tasks; retry later.`,
+          retryAfterMs,
+        );
+      }
+    }
+    const startOptions =
+      options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey };
+    return this.taskflow.start(task, input as InferTaskInput<DefinitionOf<T>>, startOptions);
+  }
+
+  /**
+   * Streams a task's events as the current user (see `streamTaskEvents`), counted as a watcher of the
+   * task once open, and interrupted with `server_shutting_down` when the bridge closes.
+   */
+  stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    taskId: string,
+    options: BridgeStreamOptions = {},
+  ): Promise<StreamResult> {
+    if (this.closing) return Promise.reject(new ShuttingDownError());
+    let detach: ((reason: "terminal" | "gone" | "shutdown") => void) | undefined;
+    const run = streamTaskEvents(req, res, this.taskflow, taskId, {
+      ...this.sse,
+      afterSeq: options.afterSeq,
+      signal: this.#shutdown.signal,
+      production: this.production,
+      logger: this.logger,
+      onOpen: () => {
+        if (options.watch !== false) detach = this.watchers.attach(taskId);
+      },
+    }).then((result) => {
+      const reason =
+        result.outcome === "completed" || result.outcome === "already_finished"
+          ? "terminal"
+          : result.code === "server_shutting_down"
+            ? "shutdown"
+            : "gone";
+      detach?.(reason);
+      return result;
+    });
+    const tracked = run.catch(() => undefined);
+    this.#open.add(tracked);
+    void tracked.finally(() => this.#open.delete(tracked));
+    return run;
+  }
+
+  /** See `Plugin.executeTask`: starts as the current user and streams the run; never rejects. */
+  executeTask<T extends TaskLike>(
+    res: ServerResponse,
+    task: T,
+    input: unknown,
+    settings: ExecuteTaskSettings = {},
+  ): Promise<ExecuteTaskResult> {
+    return executeTask(this, res, task, input, settings);
+  }
+
+  /** Open streams, watched tasks and pending cancels of this process. */
+  stats(): { openStreams: number; watchedTasks: number; pendingCancels: number } {
+    const { watchedTasks, pendingCancels } = this.watchers.stats();
+    return { openStreams: this.#open.size, watchedTasks, pendingCancels };
+  }
+
+  /**
+   * Refuses new streams, interrupts every open one with `server_shutting_down`, waits for them to end,
+   * and drops pending cancel-on-disconnect timers (shutdown hands tasks back; it never cancels them).
+   */
+  async close(): Promise<void> {
+    if (!this.closing) this.#shutdown.abort();
+    this.watchers.close();
+    await Promise.all([...this.#open]);
+  }
+}
+
+/**
+ * Creates the SSE bridge (normally done by `createTaskwireApp`).
+ * @example const bridge = createSseBridge({ taskflow, sse: { heartbeatMs: 10_000 } });
+ */
+export function createSseBridge(options: SseBridgeOptions): SseBridge {
+  return new SseBridge(options);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

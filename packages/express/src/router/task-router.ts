@@ -1,0 +1,125 @@
+import { runInUserContext, type TaskSnapshot, UnknownTaskError } from "@taskwire/core";
+import express, { type Request, type Response, type Router } from "express";
+import type { SseBridge } from "../bridge/sse-bridge";
+import { BadRequestError } from "../http-errors/errors";
+import { sendHttpError } from "../http-errors/to-http-error";
+import { toJsonSafe } from "./json-safe";
+
+/** Options of {@link createTaskRouter}. */
+export interface TaskRouterOptions {
+  /**
+   * Which registered tasks `POST /tasks/:name` may start; others answer 404 like unknown names.
+   * @default every registered task
+   */
+  expose?: readonly string[] | ((taskName: string) => boolean);
+  /** Cancel a task started with `Accept: text/event-stream` when its client is gone. @default true */
+  cancelOnDisconnect?: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/**
+ * The task HTTP API (SPEC 5), to mount under a base path: `POST /tasks/:name`, `GET /tasks/:taskId`,
+ * `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`. Every route needs a resolved user (401)
+ * and runs as that user, so tasks of other owners answer 404. Errors are answered as Taskwire JSON by
+ * the router itself. Expects `req.body` parsed by `express.json()` (as `createTaskwireApp` sets up).
+ * @example app.use("/api", express.json(), createTaskRouter(bridge));
+ */
+export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions = {}): Router {
+  const router = express.Router();
+  const exposed = toPredicate(options.expose);
+
+  /** Resolves the user, then runs the handler in their context; every error becomes JSON. */
+  const asUser =
+    (handler: Handler) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        const user = await bridge.resolveUser(req);
+        await runInUserContext(user, () => handler(req, res));
+      } catch (error) {
+        sendHttpError(res, error, { production: bridge.production, logger: bridge.logger });
+      }
+    };
+
+  router.post(
+    "/tasks/:name",
+    asUser(async (req, res) => {
+      const name = param(req, "name");
+      if (!bridge.taskflow.hasTask(name) || !exposed(name)) throw new UnknownTaskError(name);
+      const idempotencyKey = req.get("Idempotency-Key");
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey))
+        throw new BadRequestError("The Idempotency-Key header must be 1-255 visible ASCII characters.");
+      const { ref } = bridge.taskflow.getRegistration(name);
+      if (req.accepts(["application/json", "text/event-stream"]) === "text/event-stream") {
+        // executeTask answers its own errors; the current user context is the caller's.
+        await bridge.executeTask(res, ref, req.body, {
+          idempotencyKey,
+          cancelOnDisconnect: options.cancelOnDisconnect ?? true,
+        });
+        return;
+      }
+      const owner = { userId: (await bridge.resolveUser(req)).userId };
+      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey, owner });
+      const location = `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}`;
+      res
+        .status(202)
+        .location(location)
+        .json({ taskId, created, eventsUrl: `${location}/events` });
+    }),
+  );
+
+  router.get(
+    "/tasks/:taskId",
+    asUser(async (req, res) => {
+      const snapshot = await bridge.taskflow.get(param(req, "taskId"));
+      res.status(200).set("Cache-Control", "no-store").json(publicSnapshot(snapshot));
+    }),
+  );
+
+  router.get(
+    "/tasks/:taskId/events",
+    asUser(async (req, res) => {
+      await bridge.stream(req, res, param(req, "taskId"));
+    }),
+  );
+
+  router.post(
+    "/tasks/:taskId/cancel",
+    asUser(async (req, res) => {
+      const result = await bridge.taskflow.cancel(param(req, "taskId"));
+      res.status(202).json({ taskId: result.taskId, status: result.status, outcome: result.outcome });
+    }),
+  );
+
+  return router;
+}
+
+/** The snapshot over HTTP: `{ taskId, task, status, createdAt, updatedAt, lastSeq, result?, error? }`, JSON-safe. */
+export function publicSnapshot(snapshot: TaskSnapshot): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    taskId: snapshot.taskId,
+    task: snapshot.task,
+    status: snapshot.status,
+    createdAt: snapshot.createdAt.toISOString(),
+    updatedAt: snapshot.updatedAt.toISOString(),
+    lastSeq: snapshot.lastSeq,
+  };
+  if (snapshot.result !== undefined) out.result = toJsonSafe(snapshot.result);
+  if (snapshot.error !== undefined)
+    out.error = { code: snapshot.error.code, message: snapshot.error.message };
+  return out;
+}
+
+function param(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === "string" ? value : "";
+}
+
+function toPredicate(expose: TaskRouterOptions["expose"]): (name: string) => boolean {
+  if (expose === undefined) return () => true;
+  if (typeof expose === "function") return expose;
+  const names = new Set(expose);
+  return (name) => names.has(name);
+}
