@@ -98,8 +98,9 @@ export class Doorbells {
 
   /** After the commit that first recorded a cancel request for the running task `taskId`. */
   cancelRequested(taskId: string): void {
-    this.#seenCancels.add(taskId);
-    this.#bus.emit(CANCEL, taskId);
+    this.#seenCancels.add(taskId); // the poll must not report it a second time
+    if (this.#cancelWatchers === 0) return;
+    setImmediate(() => this.#bus.emit(CANCEL, taskId)); // like events: never inside the writer's call
   }
 
   #unwatch(name: string, listener: (taskId: string) => void, onRemoved: () => void): Unwatch {
