@@ -1,1 +1,2 @@
-export {};
+export { postgresStore } from "./postgres-store";
+export type { PostgresStoreOptions } from "./postgres-store-options";

@@ -1,0 +1,150 @@
+import type pg from "pg";
+import { quoteIdent } from "./sql";
+
+/** One schema change; `sql` receives the quoted schema name. Applied migrations are never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: (schema: string) => string;
+}
+
+/**
+ * The schema history, oldest first. Times are epoch milliseconds (`bigint`); encoded payloads and the
+ * serialized error are `text` the store never parses. `id` uses the "C" collation so `listTasks` orders
+ * ids by code point, like every other store.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    sql: (s) => `
+      CREATE TABLE ${s}.tasks (
+        id text COLLATE "C" PRIMARY KEY,
+        ordinal bigint GENERATED ALWAYS AS IDENTITY,
+        name text NOT NULL,
+        status text NOT NULL
+          CHECK (status IN ('queued', 'running', 'retrying', 'completed', 'failed', 'cancelled')),
+        revision integer NOT NULL,
+        input text NOT NULL,
+        result text,
+        error text,
+        owner text NOT NULL,
+        identity text,
+        attempt integer NOT NULL,
+        claims integer NOT NULL,
+        run_at bigint NOT NULL,
+        lease_owner text,
+        lease_expires_at bigint,
+        cancel_requested_at bigint,
+        last_seq bigint NOT NULL DEFAULT 0,
+        parent_id text COLLATE "C",
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      -- Claims: due tasks in runAt order, and expired leases. Partial, so settled history costs nothing.
+      CREATE INDEX tasks_due_idx ON ${s}.tasks (run_at, ordinal) WHERE status IN ('queued', 'retrying');
+      CREATE INDEX tasks_lease_idx ON ${s}.tasks (lease_expires_at) WHERE status = 'running';
+      -- Listing, newest first, overall and per owner; children of a parent (cancel cascade).
+      CREATE INDEX tasks_created_idx ON ${s}.tasks (created_at DESC, id DESC);
+      CREATE INDEX tasks_owner_created_idx ON ${s}.tasks (owner, created_at DESC, id DESC);
+      CREATE INDEX tasks_parent_idx ON ${s}.tasks (parent_id) WHERE parent_id IS NOT NULL;
+
+      CREATE TABLE ${s}.steps (
+        task_id text COLLATE "C" NOT NULL,
+        position integer NOT NULL,
+        key text NOT NULL,
+        output text NOT NULL,
+        emits integer NOT NULL,
+        at bigint NOT NULL,
+        PRIMARY KEY (task_id, position)
+      );
+
+      CREATE TABLE ${s}.events (
+        task_id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        name text NOT NULL,
+        data text NOT NULL,
+        at bigint NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      );
+
+      CREATE TABLE ${s}.idempotency (
+        owner text NOT NULL,
+        task_name text NOT NULL,
+        key text NOT NULL,
+        task_id text COLLATE "C" NOT NULL,
+        input_hash text NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (owner, task_name, key)
+      );
+      CREATE INDEX idempotency_expires_idx ON ${s}.idempotency (expires_at);
+    `,
+  },
+];
+
+/** What {@link migrate} did. */
+export interface MigrationReport {
+  /** Versions this call applied (empty when another node already had). */
+  applied: number[];
+  /** The schema version after the call. */
+  version: number;
+}
+
+/**
+ * Brings `schema` up to the latest version in one transaction under an advisory lock derived from the
+ * schema name, so nodes starting together apply each migration exactly once and the others wait,
+ * then find nothing to do. A database ahead of this code (a newer node migrated first) is left alone.
+ */
+export async function migrate(pool: pg.Pool, schema: string): Promise<MigrationReport> {
+  const s = quoteIdent(schema);
+  const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+  // Fast path for every start after the first: already current, no lock or transaction needed.
+  const current = await pool
+    .query<{ version: number | null }>(`SELECT max(version) AS version FROM ${s}.migrations`)
+    .then((r) => r.rows[0]?.version ?? 0)
+    .catch(() => 0); // no schema or table yet: the locked path below creates them
+  if (current >= latest) return { applied: [], version: current };
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    // 64 bits of md5("taskwire:<schema>"): stable across processes and versions, distinct per schema.
+    await client.query(
+      "SELECT pg_advisory_xact_lock(('x' || left(md5('taskwire:' || $1::text), 16))::bit(64)::bigint)",
+      [schema],
+    );
+    // Only create the schema when missing: CREATE SCHEMA checks the database CREATE privilege even with
+    // IF NOT EXISTS, and a role allowed only into a pre-created schema must still be able to open.
+    const { rowCount } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.migrations`);
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      await client.query(migration.sql(s));
+      await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+    }
+    await client.query("COMMIT");
+    return { applied, version: Math.max(0, ...done, ...applied) };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    // A connection whose transaction state is unknown is destroyed rather than returned to the pool.
+    client.release(broken);
+  }
+}

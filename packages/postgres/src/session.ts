@@ -1,0 +1,104 @@
+import pg from "pg";
+import type { Doorbells } from "./doorbells";
+import { FallbackPoll } from "./fallback-poll";
+import { Listener } from "./listener";
+import { migrate } from "./migrations";
+import type { PostgresStoreOptions } from "./postgres-store-options";
+import type { Statements } from "./sql";
+
+/** The live resources of an opened store: the query pool, the LISTEN connection and the fallback poll. */
+export interface Session {
+  pool: pg.Pool;
+  /** Whether `close()` ends the pool (it does only when the store created it). */
+  ownsPool: boolean;
+  listener: Listener;
+  poll: FallbackPoll;
+}
+
+/** What {@link startSession} wires together. */
+export interface SessionSpec {
+  options: PostgresStoreOptions;
+  schema: string;
+  sql: Statements;
+  channels: { events: string; cancels: string };
+  doorbells: Doorbells;
+}
+
+/**
+ * Opens a session: creates the pool (unless given one), applies migrations, starts the listener (its
+ * first connection must succeed, so a bad URL fails `open()`) and the fallback poll. On failure nothing
+ * is left running.
+ */
+export async function startSession(spec: SessionSpec): Promise<Session> {
+  const { options, doorbells, channels, sql } = spec;
+  const ownsPool = !options.pool;
+  const pool =
+    options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
+  // An idle pooled connection that dies (server restart) must not crash the process; the pool drops it.
+  if (ownsPool) pool.on("error", () => undefined);
+  let listener: Listener | undefined;
+  try {
+    await migrate(pool, spec.schema);
+    listener = new Listener({
+      config: listenerConfig(options),
+      channels: [channels.events, channels.cancels],
+      onNotification: (channel, taskId) => {
+        if (channel === channels.events) doorbells.ringEvents(taskId);
+        else if (channel === channels.cancels) doorbells.ringCancel(taskId);
+      },
+      onReconnect: () => afterReconnect(pool, sql, doorbells),
+    });
+    await listener.start();
+    const poll = new FallbackPoll({
+      intervalMs: options.pollIntervalMs ?? 1000,
+      watched: () => doorbells.watchedTaskIds(),
+      readSeqs: async (ids) => {
+        const { rows } = await pool.query<{ id: string; last_seq: string }>({
+          ...sql.pollSeqs,
+          values: [ids],
+        });
+        return new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
+      },
+      ring: (taskId) => doorbells.ringEvents(taskId),
+    });
+    poll.start();
+    return { pool, ownsPool, listener, poll };
+  } catch (error) {
+    await listener?.close();
+    if (ownsPool) await pool.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Stops a session (once it has started; a session that failed to start left nothing behind). */
+export async function stopSession(starting: Promise<Session>): Promise<void> {
+  const session = await starting.catch(() => undefined);
+  if (!session) return;
+  session.poll.stop();
+  await session.listener.close();
+  if (session.ownsPool) await session.pool.end();
+}
+
+/**
+ * Notifications sent while the listener was down are lost: ring every event watcher (readers re-read
+ * from their cursor) and re-announce the pending cancels of running tasks.
+ */
+function afterReconnect(pool: pg.Pool, sql: Statements, doorbells: Doorbells): void {
+  doorbells.ringAllEvents();
+  if (!doorbells.hasCancelWatchers()) return;
+  pool.query<{ id: string }>({ ...sql.pendingCancels }).then(
+    ({ rows }) => {
+      for (const { id } of rows) doorbells.ringCancel(id);
+    },
+    // Heartbeats (`renewLease` reports `cancelRequested`) still deliver these cancels.
+    () => undefined,
+  );
+}
+
+/** The listener's own client settings: the pool's (or the URL), named so operators can spot it. */
+function listenerConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const base: pg.ClientConfig = options.pool
+    ? { ...(options.pool.options as pg.ClientConfig) }
+    : { connectionString: options.connectionString };
+  return { application_name: "taskwire-listener", ...base, keepAlive: true };
+}

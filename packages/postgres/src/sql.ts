@@ -1,0 +1,245 @@
+import { createHash } from "node:crypto";
+
+/** A statement with a stable name, so each pooled connection parses and plans it once. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/** Schema names are interpolated into SQL and channel names, so only plain identifiers are accepted. */
+const SCHEMA_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+
+/** Throws unless `schema` is a plain identifier short enough to derive channel names from (≤ 48 chars). */
+export function assertSchemaName(schema: string): void {
+  if (!SCHEMA_PATTERN.test(schema)) {
+    throw new TypeError(
+      `Invalid PostgreSQL schema name "${schema}": use letters, digits and "_" (at most 48, not starting with a digit).`,
+    );
+  }
+}
+
+/** Quotes an identifier (callers pass names already checked by {@link assertSchemaName}). */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The NOTIFY channels of a schema; the payload of both is a task id. */
+export function channelNames(schema: string): { events: string; cancels: string } {
+  return { events: `${schema}_events`, cancels: `${schema}_cancels` };
+}
+
+/** Wraps `text` as a named statement. */
+export function statement(text: string): Statement {
+  // Named by content: two stores on different schemas sharing one pool never clash.
+  return { name: `tw_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`, text };
+}
+
+const TERMINAL = `('completed', 'failed', 'cancelled')`;
+
+/** Every fixed statement of the store, qualified with `schema`. */
+export function buildStatements(schema: string) {
+  const s = quoteIdent(schema);
+  const tasks = `${s}.tasks`;
+  const steps = `${s}.steps`;
+  const events = `${s}.events`;
+  const idempotency = `${s}.idempotency`;
+  // Shared by both createTask forms: $1 id, $2 name, $3 input, $4 owner, $5 identity, $6 parent_id,
+  // $7 run_at, $8 now, $9 status, $10 revision, $11 claims, $12 lease_owner, $13 lease_expires_at.
+  const insertColumns = `(id, name, status, revision, input, owner, identity, attempt, claims, run_at,
+      lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at)`;
+  const insertValues = `$1::text, $2::text, $9::text, $10::int, $3::text, $4::text, $5::text, 1, $11::int,
+      $7::bigint, $12::text, $13::bigint, 0, $6::text, $8::bigint, $8::bigint`;
+  return {
+    createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
+      RETURNING *, true AS created, false AS conflict`),
+
+    /**
+     * One round trip for the idempotent start. The upsert takes over only an expired key (it waits for
+     * a concurrent holder to commit and re-checks); otherwise the second branch returns the holder.
+     * Only the upsert sees rows committed after the statement began; the second branch reads its snapshot,
+     * so a key committed by a concurrent start after it began is invisible: the caller then re-reads
+     * with {@link readIdempotent}. An expired holder is never returned (`expires_at > now`).
+     */
+    createIdempotent: statement(`
+      WITH idem AS (
+        INSERT INTO ${idempotency} AS i (owner, task_name, key, task_id, input_hash, expires_at)
+        VALUES ($4, $2, $14, $1, $15, $16)
+        ON CONFLICT (owner, task_name, key) DO UPDATE
+          SET task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at
+          WHERE i.expires_at <= $8::bigint
+        RETURNING task_id
+      ), ins AS (
+        INSERT INTO ${tasks} ${insertColumns} SELECT ${insertValues} FROM idem RETURNING *
+      )
+      SELECT true AS created, false AS conflict, ins.* FROM ins
+      UNION ALL
+      SELECT false, i.input_hash <> $15::text, t.*
+        FROM ${idempotency} i JOIN ${tasks} t ON t.id = i.task_id
+       WHERE i.owner = $4::text AND i.task_name = $2::text AND i.key = $14::text AND i.expires_at > $8::bigint
+         AND NOT EXISTS (SELECT 1 FROM idem)`),
+
+    /** $1 owner, $2 task name, $3 key, $4 input hash, $5 now. */
+    readIdempotent: statement(`
+      SELECT false AS created, i.input_hash <> $4::text AS conflict, t.*
+        FROM ${idempotency} i JOIN ${tasks} t ON t.id = i.task_id
+       WHERE i.owner = $1 AND i.task_name = $2 AND i.key = $3 AND i.expires_at > $5::bigint`),
+
+    getTask: statement(`SELECT * FROM ${tasks} WHERE id = $1`),
+
+    /** $1 names, $2 worker, $3 now, $4 lease ms, $5 limit. Claimable rows are locked, never waited on. */
+    claimTasks: statement(`
+      UPDATE ${tasks} t
+         SET status = 'running', revision = t.revision + 1, claims = t.claims + 1, lease_owner = $2,
+             lease_expires_at = $3::bigint + $4::bigint, updated_at = $3::bigint
+        FROM (SELECT id FROM ${tasks}
+               WHERE name = ANY($1::text[])
+                 AND ((status IN ('queued', 'retrying') AND run_at <= $3::bigint)
+                   OR (status = 'running' AND lease_expires_at < $3::bigint))
+               ORDER BY run_at, ordinal
+               LIMIT $5
+               FOR UPDATE SKIP LOCKED) c
+       WHERE t.id = c.id
+      RETURNING t.*`),
+
+    /** $1 id, $2 revision, $3 worker, $4 now, $5 lease ms. */
+    renewLease: statement(`
+      WITH u AS (
+        UPDATE ${tasks} SET lease_expires_at = $4::bigint + $5::bigint
+         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
+        RETURNING cancel_requested_at
+      )
+      SELECT true AS held, cancel_requested_at IS NOT NULL AS cancel_requested FROM u
+      UNION ALL
+      SELECT false, cancel_requested_at IS NOT NULL FROM ${tasks}
+       WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)`),
+
+    /** Steps and event names from one snapshot; the terminal event is left out of the names. */
+    loadHistory: statement(`
+      SELECT
+        (SELECT coalesce(json_agg(json_build_object('position', position, 'key', key, 'output', output,
+                  'emits', emits, 'at', at) ORDER BY position), '[]'::json)
+           FROM ${steps} WHERE task_id = $1) AS steps,
+        (SELECT coalesce(json_agg(e.name ORDER BY e.seq), '[]'::json)
+           FROM ${events} e JOIN ${tasks} t ON t.id = e.task_id
+          WHERE e.task_id = $1
+            AND e.seq <= t.last_seq - CASE WHEN t.status IN ${TERMINAL} THEN 1 ELSE 0 END) AS event_names`),
+
+    /**
+     * $1 id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 at. `FOR SHARE`
+     * conflicts with a reclaim's row lock, so the fence check and the insert see the same lease: a
+     * reclaim either commits first (the re-checked revision no longer matches) or skips the locked row.
+     * A plain INSERT (no ON CONFLICT: the speculative insertion costs on every step) inserts 1 row, 0
+     * when the fence fails, or raises a unique violation when the position is already recorded.
+     */
+    appendStep: statement(`
+      WITH f AS (
+        SELECT id FROM ${tasks}
+         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
+        FOR SHARE
+      )
+      INSERT INTO ${steps} (task_id, position, key, output, emits, at)
+      SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint FROM f`),
+
+    /**
+     * $1 id, $2 revision, $3 worker, $4 seq, $5 name, $6 data, $7 at, $8 channel. The fenced
+     * compare-and-swap on `last_seq` serialises writers on the task row; the event insert and the
+     * NOTIFY ride the same transaction, so the doorbell is delivered only once the event is readable.
+     */
+    appendEvent: statement(`
+      WITH u AS (
+        UPDATE ${tasks} SET last_seq = $4::bigint
+         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
+           AND last_seq = $4::bigint - 1
+        RETURNING id
+      ), e AS (
+        INSERT INTO ${events} (task_id, seq, name, data, at)
+        SELECT u.id, $4::bigint, $5::text, $6::text, $7::bigint FROM u
+        RETURNING task_id
+      ), n AS (
+        SELECT pg_notify($8::text, e.task_id) FROM e
+      )
+      SELECT count(*)::int AS appended FROM n`),
+
+    /**
+     * $1 id, $2 revision, $3 worker, $4 now, $5 status, $6 result, $7 error, $8 run_at, $9 terminal
+     * event data, $10 channel. Terminal settlements take seq `last_seq + 1` in the same statement.
+     */
+    settleTask: statement(`
+      WITH u AS (
+        UPDATE ${tasks} SET
+          status = $5::text,
+          revision = revision + 1,
+          updated_at = $4::bigint,
+          lease_owner = NULL,
+          lease_expires_at = NULL,
+          result = CASE WHEN $5::text = 'completed' THEN $6::text ELSE result END,
+          error = CASE WHEN $5::text IN ('failed', 'retrying') THEN $7::text ELSE error END,
+          attempt = attempt + CASE WHEN $5::text = 'retrying' THEN 1 ELSE 0 END,
+          run_at = coalesce($8::bigint, run_at),
+          last_seq = last_seq + CASE WHEN $5::text IN ${TERMINAL} THEN 1 ELSE 0 END
+         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
+        RETURNING *
+      ), e AS (
+        INSERT INTO ${events} (task_id, seq, name, data, at)
+        SELECT id, last_seq, status, $9::text, $4::bigint FROM u WHERE status IN ${TERMINAL}
+        RETURNING task_id
+      ), n AS (
+        SELECT pg_notify($10::text, e.task_id) FROM e
+      )
+      SELECT u.*, (SELECT count(*) FROM n)::int AS rung FROM u`),
+
+    /**
+     * $1 id, $2 now, $3 event data, $4 events channel, $5 cancels channel. `cur` locks the row and
+     * yields its state before the update, which decides the outcome; the cancel doorbell rings only for
+     * the first request on a running task, the events doorbell only when the terminal event is appended.
+     */
+    requestCancel: statement(`
+      WITH cur AS (
+        SELECT * FROM ${tasks} WHERE id = $1 FOR UPDATE
+      ), u AS (
+        UPDATE ${tasks} t SET
+          cancel_requested_at = coalesce(t.cancel_requested_at, $2::bigint),
+          updated_at = $2::bigint,
+          status = CASE WHEN cur.status = 'running' THEN 'running' ELSE 'cancelled' END,
+          revision = t.revision + CASE WHEN cur.status = 'running' THEN 0 ELSE 1 END,
+          last_seq = t.last_seq + CASE WHEN cur.status = 'running' THEN 0 ELSE 1 END
+          FROM cur
+         WHERE t.id = cur.id AND cur.status IN ('queued', 'retrying', 'running')
+        RETURNING t.*
+      ), e AS (
+        INSERT INTO ${events} (task_id, seq, name, data, at)
+        SELECT id, last_seq, 'cancelled', $3::text, $2::bigint FROM u WHERE status = 'cancelled'
+        RETURNING task_id
+      ), n AS (
+        SELECT pg_notify($4::text, e.task_id) FROM e
+        UNION ALL
+        SELECT pg_notify($5::text, u.id) FROM u JOIN cur ON cur.id = u.id
+         WHERE cur.status = 'running' AND cur.cancel_requested_at IS NULL
+      )
+      SELECT to_json(cur) AS before, to_json(u) AS after, (SELECT count(*) FROM n)::int AS rung
+        FROM cur LEFT JOIN u ON true`),
+
+    /** $1 id, $2 after seq, $3 limit. */
+    readEvents: statement(`
+      SELECT seq, name, data, at FROM ${events}
+       WHERE task_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint`),
+
+    /** The state a failed fenced write is explained from (only read on the failure path). */
+    fenceState: statement(`SELECT status, revision, lease_owner, last_seq FROM ${tasks} WHERE id = $1`),
+
+    /** The fallback poll: current `last_seq` of watched tasks. */
+    pollSeqs: statement(`SELECT id, last_seq FROM ${tasks} WHERE id = ANY($1::text[])`),
+
+    /** Running tasks with a pending cancel, re-announced after the listener reconnects. */
+    pendingCancels: statement(`
+      SELECT id FROM ${tasks}
+       WHERE status = 'running' AND cancel_requested_at IS NOT NULL
+       ORDER BY cancel_requested_at LIMIT 1000`),
+
+    /** Base of `listTasks`; filters are appended by the store. */
+    listTasks: `SELECT * FROM ${tasks}`,
+  };
+}
+
+/** The statements of one schema. */
+export type Statements = ReturnType<typeof buildStatements>;
