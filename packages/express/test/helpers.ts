@@ -8,9 +8,9 @@ import {
   type TaskflowOptions,
   type TaskStore,
 } from "@taskwire/core";
+import { createTaskwireApp, type TaskwireApp, type TaskwireAppOptions } from "@taskwire/express";
 import { pino } from "pino";
 import { z } from "zod";
-import { createTaskwireApp, type TaskwireApp, type TaskwireAppOptions } from "../src/index";
 
 type OnFinished = (fn: () => Promise<void> | void) => void;
 

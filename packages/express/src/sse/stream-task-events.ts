@@ -11,7 +11,12 @@ export interface SseOptions {
   heartbeatMs?: number;
   /** The `retry:` reconnection delay sent with the `ready` frame. @default 2000 */
   retryMs?: number;
-  /** Bytes a stream may hold unsent before the consumer counts as slow. @default 1048576 (1 MiB) */
+  /**
+   * Bytes a stream may hold unsent (besides the frame being written) before the consumer counts as slow
+   * and the stream is interrupted. Below it, a full buffer just waits for `drain`. Keep it above the
+   * socket's high-water mark (16 KiB): a fast reader may briefly hold that much during a burst.
+   * @default 1048576 (1 MiB)
+   */
   maxBufferedBytes?: number;
   /**
    * How long a full buffer may wait for `drain` before the stream is interrupted as `slow_consumer`,
@@ -168,13 +173,16 @@ export async function streamTaskEvents(
   try {
     for await (const event of taskflow.subscribe(taskId, { afterSeq: cursor, signal: controller.signal })) {
       if (controller.signal.aborted) break;
-      const ok = res.write(formatSseFrame({ id: event.seq, event: event.name, data: event.data }));
+      const frame = formatSseFrame({ id: event.seq, event: event.name, data: event.data });
+      const ok = res.write(frame);
       lastSeq = event.seq;
       if (TERMINAL_EVENTS.has(event.name)) {
         finished = true;
         break;
       }
-      if (overCap()) halt("slow_consumer");
+      // The backlog excludes the frame just written: one frame larger than the cap still reaches a
+      // healthy client (else it would be interrupted on every reconnect, forever).
+      if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) halt("slow_consumer");
       else if (!ok && !(await drained(res, drainTimeoutMs, controller.signal))) halt("slow_consumer");
       if (controller.signal.aborted) break;
     }

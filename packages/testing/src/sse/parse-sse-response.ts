@@ -1,16 +1,15 @@
 import { SSECollector, type SSEParseResult } from "./sse-collector";
 
 /** The raw-body parser handed to supertest's `.parse()`: collects the bytes of the (streamed) body. */
-export function collectRawBody(
-  res: NodeJS.ReadableStream & { setEncoding?: unknown },
-  callback: (error: Error | null, body: Buffer) => void,
-): void {
+export function collectRawBody(res: unknown, callback: (error: Error | null, body: Buffer) => void): void {
+  // superagent hands the parser the raw Node response stream (typed as its own Response).
+  const stream = res as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on("data", (chunk: Buffer | string) =>
+  stream.on("data", (chunk: Buffer | string) =>
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)),
   );
-  res.on("end", () => callback(null, Buffer.concat(chunks)));
-  res.on("error", (error: Error) => callback(error, Buffer.concat(chunks)));
+  stream.on("end", () => callback(null, Buffer.concat(chunks)));
+  stream.on("error", (error: Error) => callback(error, Buffer.concat(chunks)));
 }
 
 /** A supertest request (or any superagent-like request) before it is awaited. */

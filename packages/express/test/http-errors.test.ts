@@ -1,0 +1,114 @@
+import {
+  BackpressureError,
+  CancelledError,
+  DuplicateTaskError,
+  IdempotencyConflictError,
+  NonDeterminismError,
+  ShuttingDownError,
+  StoreConflictError,
+  TaskNotFoundError,
+  TaskwireError,
+  UnknownTaskError,
+  ValidationError,
+} from "@taskwire/core";
+import {
+  InvalidJsonError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  toHttpError,
+  UnauthenticatedError,
+} from "@taskwire/express";
+import { describe, expect, it } from "vitest";
+
+describe("toHttpError", () => {
+  it("maps each client-facing code to its status, keeping code and message", () => {
+    const cases: Array<[unknown, number, string]> = [
+      [new ValidationError("input", [{ path: "rows", message: "Too small" }]), 400, "VALIDATION_ERROR"],
+      [new InvalidJsonError(), 400, "INVALID_JSON"],
+      [new UnauthenticatedError(), 401, "UNAUTHENTICATED"],
+      [new TaskNotFoundError("t1"), 404, "TASK_NOT_FOUND"],
+      [new UnknownTaskError("x.y"), 404, "UNKNOWN_TASK"],
+      [new RouteNotFoundError("GET", "/api/x"), 404, "NOT_FOUND"],
+      [new IdempotencyConflictError("x.y", "t1"), 409, "IDEMPOTENCY_CONFLICT"],
+      [new PayloadTooLargeError(10), 413, "PAYLOAD_TOO_LARGE"],
+      [new BackpressureError("busy", 2500), 429, "BACKPRESSURE"],
+      [new ShuttingDownError(), 503, "SHUTTING_DOWN"],
+    ];
+    for (const [error, status, code] of cases) {
+      for (const production of [false, true]) {
+        const http = toHttpError(error, production);
+        expect(http.status, code).toBe(status);
+        expect(http.internal).toBe(false);
+        expect(http.body.error.code).toBe(code);
+        expect(http.body.error.message).toBe((error as Error).message);
+      }
+    }
+  });
+
+  it("puts zod issues in details and Retry-After (seconds, rounded up) on 429", () => {
+    const validation = toHttpError(
+      new ValidationError("input", [{ path: "rows", message: "Required" }]),
+      true,
+    );
+    expect(validation.body.error.details).toEqual({ issues: [{ path: "rows", message: "Required" }] });
+    const limited = toHttpError(new BackpressureError("busy", 2500), true);
+    expect(limited.headers["Retry-After"]).toBe("3");
+    expect(limited.body.error.details).toEqual({ retryAfterMs: 2500 });
+  });
+
+  it("translates body-parser errors", () => {
+    const parse = Object.assign(new SyntaxError("Unexpected token } in JSON"), {
+      type: "entity.parse.failed",
+      status: 400,
+      expose: true,
+    });
+    expect(toHttpError(parse, true)).toMatchObject({
+      status: 400,
+      body: { error: { code: "INVALID_JSON" } },
+    });
+    const large = Object.assign(new Error("request entity too large"), {
+      type: "entity.too.large",
+      status: 413,
+      expose: true,
+      limit: 100,
+    });
+    expect(toHttpError(large, true)).toMatchObject({
+      status: 413,
+      body: { error: { code: "PAYLOAD_TOO_LARGE", details: { limitBytes: 100 } } },
+    });
+    const charset = Object.assign(new Error('unsupported charset "X"'), {
+      type: "charset.unsupported",
+      status: 415,
+      expose: true,
+    });
+    expect(toHttpError(charset, true)).toMatchObject({
+      status: 400,
+      body: { error: { code: "BAD_REQUEST" } },
+    });
+  });
+
+  it("masks every internal message in production and never includes a stack", () => {
+    const internals: unknown[] = [
+      new Error("password=hunter2 rejected by db"),
+      new StoreConflictError("t1", "lease lost"),
+      new NonDeterminismError("t1", 0, "a", "b"),
+      new DuplicateTaskError("x.y"),
+      new CancelledError("t1"),
+      new TaskwireError("INTERNAL", "invariant broken"),
+      "a thrown string",
+      undefined,
+    ];
+    for (const error of internals) {
+      const http = toHttpError(error, true);
+      expect(http.status).toBe(500);
+      expect(http.internal).toBe(true);
+      expect(http.body).toEqual({ error: { code: "INTERNAL", message: "Internal error" } });
+    }
+    const dev = toHttpError(new Error("password=hunter2 rejected by db"), false);
+    expect(dev.body).toEqual({ error: { code: "INTERNAL", message: "password=hunter2 rejected by db" } });
+    expect(JSON.stringify(dev.body)).not.toContain("at ");
+    expect(toHttpError(new StoreConflictError("t1", "lease lost"), false).body.error.code).toBe(
+      "STORE_CONFLICT",
+    );
+  });
+});

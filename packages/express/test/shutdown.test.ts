@@ -1,0 +1,178 @@
+import { getEventListeners, once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { runInUserContext } from "@taskwire/core";
+import { installGracefulShutdown, Plugin, streamTaskEvents } from "@taskwire/express";
+import { openSSE } from "@taskwire/testing";
+import request from "supertest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { alice, blockingTask, makeHarness, newKey, release, waitFor } from "./helpers";
+
+class OrderPlugin extends Plugin {
+  readonly name = "order";
+  constructor(
+    readonly order: string[],
+    readonly interruptedSoFar: () => number,
+  ) {
+    super();
+  }
+  override shutdown() {
+    this.order.push(`plugin.shutdown after ${this.interruptedSoFar()} interrupted stream(s)`);
+  }
+}
+
+async function runningStream(base: string, taskflow: Parameters<typeof streamTaskEvents>[2]) {
+  const key = newKey();
+  const { taskId } = await runInUserContext({ userId: "alice" }, () => taskflow.start(blockingTask, { key }));
+  const sse = await openSSE(`${base}/api/tasks/${taskId}/events`, { headers: alice });
+  expect((await sse.next()).event).toBe("ready");
+  expect(await sse.next()).toMatchObject({ id: "1", event: "tick" });
+  return { sse, taskId, key };
+}
+
+describe("tw.close()", () => {
+  it("interrupts open streams with server_shutting_down, then shuts plugins and the taskflow down", async () => {
+    const order: string[] = [];
+    let interrupted = () => 0;
+    const h = await makeHarness(onTestFinished, {
+      plugins: [new OrderPlugin(order, () => interrupted())],
+    });
+    interrupted = () => h.log.find("sse.stream_interrupted", { code: "server_shutting_down" }).length;
+    const base = await h.listen();
+    const shutdown = h.taskflow.shutdown.bind(h.taskflow);
+    vi.spyOn(h.taskflow, "shutdown").mockImplementation(() => {
+      order.push("taskflow.shutdown");
+      return shutdown();
+    });
+    const { sse, taskId } = await runningStream(base, h.taskflow);
+
+    const closing = h.tw.close();
+    expect(await sse.next()).toMatchObject({
+      id: "1", // the last delivered seq
+      event: "interrupted",
+      data: { code: "server_shutting_down", message: expect.any(String) },
+    });
+    await sse.ended;
+    await closing;
+    expect(h.tw.close()).toBe(closing); // idempotent
+    expect(order).toEqual(["plugin.shutdown after 1 interrupted stream(s)", "taskflow.shutdown"]);
+    expect(sse.violations).toEqual([]);
+    expect(h.log.find("sse.stream_interrupted", { code: "server_shutting_down" })).toHaveLength(1);
+
+    // The running task was handed back for another node, not cancelled.
+    await h.store.open();
+    expect((await h.store.getTask(taskId))?.status).toBe("queued");
+  });
+
+  it("answers 503 SHUTTING_DOWN with Retry-After to new requests after close", async () => {
+    const h = await makeHarness(onTestFinished);
+    await h.tw.close();
+    for (const res of [
+      await request(h.tw.app).get("/api/tasks/any/events").set(alice),
+      await request(h.tw.app).post("/api/tasks/test.quick").set(alice).send({}),
+    ]) {
+      expect(res.status).toBe(503);
+      expect(res.headers["retry-after"]).toBe("1");
+      expect(res.body).toEqual({ error: { code: "SHUTTING_DOWN", message: "Taskwire is shutting down." } });
+    }
+  });
+
+  it("refuses new streams on a closed bridge", async () => {
+    const h = await makeHarness(onTestFinished);
+    await h.tw.bridge.close();
+    const server = http.createServer((req, res) => {
+      h.tw.bridge.stream(req, res, "t-1").catch((error: unknown) => {
+        res.statusCode = (error as { code?: string }).code === "SHUTTING_DOWN" ? 503 : 500;
+        res.end();
+      });
+    });
+    onTestFinished(() => {
+      server.close();
+    });
+    const res = await request(server).get("/");
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("streamTaskEvents with a signal", () => {
+  it("ends with interrupted server_shutting_down when the signal aborts, and removes its listener", async () => {
+    const h = await makeHarness(onTestFinished);
+    const controller = new AbortController();
+    const key = newKey();
+    const { taskId } = await runInUserContext({ userId: "alice" }, () =>
+      h.taskflow.start(blockingTask, { key }),
+    );
+    const server = http.createServer((req, res) => {
+      void runInUserContext({ userId: "alice" }, () =>
+        streamTaskEvents(req, res, h.taskflow, taskId, { signal: controller.signal, logger: h.log.logger }),
+      );
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    onTestFinished(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const sse = await openSSE(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    expect((await sse.next()).event).toBe("ready");
+    expect((await sse.next()).event).toBe("tick");
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort();
+    expect(await sse.next()).toMatchObject({
+      id: "1",
+      event: "interrupted",
+      data: { code: "server_shutting_down" },
+    });
+    await sse.ended;
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    release(key);
+  });
+});
+
+describe("installGracefulShutdown", () => {
+  it("on a signal: stops accepting, closes the app (streams interrupted), closes idle sockets, exits 0", async () => {
+    const h = await makeHarness(onTestFinished);
+    const base = await h.listen();
+    const server = h.server as http.Server;
+    const { sse } = await runningStream(base, h.taskflow);
+    // An idle keep-alive connection that would otherwise hold server.close() open.
+    const agent = new http.Agent({ keepAlive: true });
+    onTestFinished(() => agent.destroy());
+    const idle = await new Promise<number>((resolve, reject) => {
+      http
+        .get(`${base}/api/nothing`, { agent, headers: alice }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        })
+        .on("error", reject);
+    });
+    expect(idle).toBe(404);
+
+    const exit = vi.fn();
+    const before = process.listenerCount("SIGUSR2");
+    installGracefulShutdown(server, h.tw, { signals: ["SIGUSR2"], exit });
+    expect(process.listenerCount("SIGUSR2")).toBe(before + 1);
+    process.emit("SIGUSR2", "SIGUSR2");
+
+    expect(await sse.next()).toMatchObject({ event: "interrupted", data: { code: "server_shutting_down" } });
+    await waitFor(() => exit.mock.calls.length > 0, 5000, "exit");
+    expect(exit).toHaveBeenCalledWith(0);
+    expect(server.listening).toBe(false);
+    expect(process.listenerCount("SIGUSR2")).toBe(before);
+    expect(h.log.find("server.shutdown_completed", { code: 0 })).toHaveLength(1);
+  });
+
+  it("exits 1 when closing takes longer than timeoutMs", async () => {
+    const h = await makeHarness(onTestFinished);
+    await h.listen();
+    const exit = vi.fn();
+    const never = { close: () => new Promise<void>(() => {}), bridge: h.tw.bridge };
+    const handle = installGracefulShutdown(h.server as http.Server, never, {
+      signals: [],
+      exit,
+      timeoutMs: 50,
+    });
+    await expect(handle.shutdown()).resolves.toBe(1);
+    expect(exit).toHaveBeenCalledWith(1);
+  });
+});
