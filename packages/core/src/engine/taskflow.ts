@@ -12,6 +12,7 @@ import { type TaskRegistration, TaskRegistry } from "./registry";
 import { cancelledEventData, type RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
 import { type SubscribeOptions, subscribeEvents } from "./subscribe";
+import { newTaskId } from "./task-id";
 import type { DefinitionOf, TaskEvent, TaskId, TaskLike, TaskRef, TaskSnapshot } from "./task-ref";
 import { Worker } from "./worker";
 
@@ -169,7 +170,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
       const parsed = parseWith(definition.input, input, `input of task "${definition.name}"`);
       const user = getCurrentUserContext();
       const t = now();
-      const taskId = randomUUID();
+      const taskId = newTaskId();
       let idempotency: { key: string; inputHash: string; expiresAt: number } | undefined;
       if (startOptions.idempotencyKey !== undefined) {
         const inputHash = sha256(canonicalEncode(parsed));
