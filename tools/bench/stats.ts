@@ -1,0 +1,23 @@
+/** Small statistics helpers for the benchmark. */
+
+/** The median of `values` (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The `p`-th percentile (0-100, nearest rank) of `values`. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/** Nanosecond bigint durations to milliseconds. */
+export const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
+
+/** A rate: `count` operations in `ms` milliseconds, per second. */
+export const perSecond = (count: number, ms: number): number => (count * 1000) / ms;
