@@ -10,10 +10,13 @@ export interface ListenerOptions {
   /** Called for every notification. */
   onNotification: (channel: string, payload: string) => void;
   /**
-   * Called after a lost connection was re-established and LISTEN is active again. Notifications sent
-   * while it was down are gone, so the callee must assume it missed some.
+   * Called after a lost connection was re-established and LISTEN is active again, with the number of
+   * attempts it took and how long LISTEN was down. Notifications sent meanwhile are gone, so the callee
+   * must assume it missed some.
    */
-  onReconnect: () => void;
+  onReconnect: (info: { attempts: number; downMs: number }) => void;
+  /** Called when the connection is lost and after each failed reconnect attempt. */
+  onFailure?: (info: { error: unknown; attempts: number; retryInMs: number }) => void;
   /** First reconnect delay; doubles up to `maxBackoffMs`, with jitter. @default 100 */
   initialBackoffMs?: number;
   /** @default 5000 */
@@ -29,6 +32,7 @@ export class Listener {
   #client: pg.Client | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
+  #lostAt = 0;
   #closed = false;
 
   constructor(options: ListenerOptions) {
@@ -58,8 +62,8 @@ export class Listener {
 
   async #connect(): Promise<void> {
     const client = new pg.Client(this.#options.config);
-    client.on("error", () => this.#lost(client));
-    client.on("end", () => this.#lost(client));
+    client.on("error", (error) => this.#lost(client, error));
+    client.on("end", () => this.#lost(client, new Error("LISTEN connection ended")));
     client.on("notification", (message) => {
       if (message.payload !== undefined) this.#options.onNotification(message.channel, message.payload);
     });
@@ -77,21 +81,23 @@ export class Listener {
     this.#client = client;
   }
 
-  #lost(client: pg.Client): void {
+  #lost(client: pg.Client, error: unknown): void {
     // Late events of an old or never-adopted client, and our own close(), are not losses.
     if (client !== this.#client || this.#closed) return;
     this.#client = undefined;
+    this.#lostAt = Date.now();
     client.end().catch(() => undefined);
-    this.#scheduleReconnect();
+    this.#scheduleReconnect(error);
   }
 
-  #scheduleReconnect(): void {
+  #scheduleReconnect(error: unknown): void {
     const initial = this.#options.initialBackoffMs ?? 100;
     const max = this.#options.maxBackoffMs ?? 5000;
     const base = Math.min(max, initial * 2 ** this.#failures);
     const delay = base / 2 + Math.random() * (base / 2);
     this.#timer = setTimeout(() => void this.#reconnect(), delay);
     this.#timer.unref();
+    this.#options.onFailure?.({ error, attempts: this.#failures, retryInMs: Math.round(delay) });
   }
 
   async #reconnect(): Promise<void> {
@@ -99,14 +105,15 @@ export class Listener {
     if (this.#closed) return;
     try {
       await this.#connect();
-    } catch {
+    } catch (error) {
       if (this.#closed) return;
       this.#failures += 1;
-      this.#scheduleReconnect();
+      this.#scheduleReconnect(error);
       return;
     }
     if (this.#closed) return;
+    const attempts = this.#failures + 1;
     this.#failures = 0;
-    this.#options.onReconnect();
+    this.#options.onReconnect({ attempts, downMs: Date.now() - this.#lostAt });
   }
 }

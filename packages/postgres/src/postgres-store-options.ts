@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { Logger } from "pino";
 
 /** Options of {@link postgresStore}. Give a `connectionString` or your own `pool`. */
 export interface PostgresStoreOptions {
@@ -16,8 +17,10 @@ export interface PostgresStoreOptions {
    */
   schema?: string;
   /**
-   * Interval of the fallback poll that rings watchers whose task moved, under LISTEN/NOTIFY; `0` turns
-   * it off (rings then rely on notifications and the ring-everyone after a listener reconnect).
+   * Interval of the fallback poll that rings watchers whose task moved, under LISTEN/NOTIFY. It runs only
+   * while this store has event watchers, and bounds how late a remote ring can be when a NOTIFY was lost
+   * (its writer died between commit and notify, or the listener connection was down). `0` turns it off
+   * (rings then rely on notifications and the ring-everyone after a listener reconnect).
    * @default 1000
    */
   pollIntervalMs?: number;
@@ -26,4 +29,10 @@ export interface PostgresStoreOptions {
    * @default 10
    */
   max?: number;
+  /**
+   * pino logger for the store's own events: `store.migration_applied`, `store.listener_failed`,
+   * `store.listener_reconnected`, `store.notify_failed`. Task ids and counts only, never payloads.
+   * @default no logging
+   */
+  logger?: Logger;
 }

@@ -60,6 +60,8 @@ class PostgresStore implements TaskStore {
   #channels: { events: string; cancels: string };
   #doorbells = new Doorbells();
   #session: Promise<Session> | undefined;
+  /** The opened session, once `#session` resolved (for the synchronous after-commit doorbells). */
+  #live: Session | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -90,9 +92,14 @@ class PostgresStore implements TaskStore {
         doorbells: this.#doorbells,
       });
       this.#session = starting;
-      starting.catch(() => {
-        if (this.#session === starting) this.#session = undefined;
-      });
+      starting.then(
+        (session) => {
+          if (this.#session === starting) this.#live = session;
+        },
+        () => {
+          if (this.#session === starting) this.#session = undefined;
+        },
+      );
     }
     await this.#session;
   }
@@ -103,6 +110,7 @@ class PostgresStore implements TaskStore {
       this.#doorbells.clear();
       const session = this.#session;
       this.#session = undefined;
+      this.#live = undefined;
       this.#closing = session ? stopSession(session) : Promise.resolve();
     }
     return this.#closing;
@@ -232,11 +240,8 @@ class PostgresStore implements TaskStore {
       event.data,
       event.at,
     ];
-    const [row] = await this.#query<{ appended: number }>(this.#sql.appendEvent, [
-      ...values,
-      this.#channels.events,
-    ]);
-    if (row?.appended !== 1) await this.#explain(lease, reason);
+    if ((await this.#execute(this.#sql.appendEvent, values)) !== 1) return this.#explain(lease, reason);
+    this.#committed("events", lease.taskId);
   }
 
   async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord> {
@@ -251,27 +256,34 @@ class PostgresStore implements TaskStore {
       s.status === "failed" || s.status === "retrying" ? JSON.stringify(s.error) : null,
       s.status === "retrying" || s.status === "queued" ? s.runAt : null,
       "event" in s ? s.event : null,
-      this.#channels.events,
     ];
     const [row] = await this.#query<TaskRow>(this.#sql.settleTask, values);
     if (!row) return this.#explain(lease, () => "the task changed concurrently");
+    // Only terminal settlements append an event (the terminal one) in the same statement.
+    if (TERMINAL.has(row.status)) this.#committed("events", lease.taskId);
     return toTaskRecord(row);
   }
 
   async requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {
-    const values = [taskId, now, event, this.#channels.events, this.#channels.cancels];
-    const [row] = await this.#query<{ before: TaskRow; after: TaskRow | null }>(
-      this.#sql.requestCancel,
-      values,
-    );
+    const [row] = await this.#query<{ before: TaskRow; after: TaskRow | null }>(this.#sql.requestCancel, [
+      taskId,
+      now,
+      event,
+    ]);
     if (!row) throw new TaskNotFoundError(taskId);
     const { before, after } = row;
     if (TERMINAL.has(before.status) || !after) {
       return { task: toTaskRecord(before), outcome: "already_finished" };
     }
-    if (before.status !== "running") return { task: toTaskRecord(after), outcome: "cancelled" };
-    const first = before.cancel_requested_at === null;
-    return { task: toTaskRecord(after), outcome: first ? "requested" : "already_requested" };
+    if (before.status !== "running") {
+      this.#committed("events", taskId); // the terminal `cancelled` event was appended
+      return { task: toTaskRecord(after), outcome: "cancelled" };
+    }
+    // Only the first request on a running task rings cancel watchers; a repeat is not a new cancel.
+    if (before.cancel_requested_at !== null)
+      return { task: toTaskRecord(after), outcome: "already_requested" };
+    this.#committed("cancels", taskId);
+    return { task: toTaskRecord(after), outcome: "requested" };
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
@@ -286,6 +298,17 @@ class PostgresStore implements TaskStore {
 
   watchCancels(onCancel: (taskId: string) => void): Unwatch {
     return this.#doorbells.watchCancels(onCancel);
+  }
+
+  /**
+   * Rings after a committed write: this store's own watchers directly (the fast path: a later tick, in
+   * each watcher's async context, without waiting for PostgreSQL), and every other node through the
+   * coalesced after-commit NOTIFY. Our own listener hears that NOTIFY too and rings again: harmless.
+   */
+  #committed(kind: "events" | "cancels", taskId: string): void {
+    if (kind === "events") this.#doorbells.ringEvents(taskId);
+    else this.#doorbells.ringCancel(taskId);
+    this.#live?.notifier.add(this.#channels[kind], taskId);
   }
 
   /** The session, opening it on first use; rejects once closed. */

@@ -3,15 +3,20 @@ import type { Doorbells } from "./doorbells";
 import { FallbackPoll } from "./fallback-poll";
 import { Listener } from "./listener";
 import { migrate } from "./migrations";
+import { decodePayload, Notifier } from "./notifier";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import type { Statements } from "./sql";
 
-/** The live resources of an opened store: the query pool, the LISTEN connection and the fallback poll. */
+/**
+ * The live resources of an opened store: the query pool, the LISTEN connection, the after-commit
+ * notifier and the fallback poll.
+ */
 export interface Session {
   pool: pg.Pool;
   /** Whether `close()` ends the pool (it does only when the store created it). */
   ownsPool: boolean;
   listener: Listener;
+  notifier: Notifier;
   poll: FallbackPoll;
 }
 
@@ -30,7 +35,8 @@ export interface SessionSpec {
  * is left running.
  */
 export async function startSession(spec: SessionSpec): Promise<Session> {
-  const { options, doorbells, channels, sql } = spec;
+  const { options, doorbells, channels, sql, schema } = spec;
+  const logger = options.logger;
   const ownsPool = !options.pool;
   const pool =
     options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
@@ -38,17 +44,50 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
   if (ownsPool) pool.on("error", () => undefined);
   let listener: Listener | undefined;
   try {
-    await migrate(pool, spec.schema);
+    const report = await migrate(pool, schema);
+    for (const version of report.applied) {
+      logger?.info(
+        { event: "store.migration_applied", store: "postgres", schema, version },
+        "migration applied",
+      );
+    }
     listener = new Listener({
       config: listenerConfig(options),
       channels: [channels.events, channels.cancels],
-      onNotification: (channel, taskId) => {
-        if (channel === channels.events) doorbells.ringEvents(taskId);
-        else if (channel === channels.cancels) doorbells.ringCancel(taskId);
+      onNotification: (channel, payload) => {
+        // Payloads are batches of task ids; nothing is deduplicated: a spurious ring is harmless.
+        const ring =
+          channel === channels.events
+            ? (id: string) => doorbells.ringEvents(id)
+            : (id: string) => doorbells.ringCancel(id);
+        for (const id of decodePayload(payload)) ring(id);
       },
-      onReconnect: () => afterReconnect(pool, sql, doorbells),
+      onReconnect: ({ attempts, downMs }) => {
+        logger?.info(
+          { event: "store.listener_reconnected", store: "postgres", schema, attempts, downMs },
+          "LISTEN connection re-established; ringing every watcher",
+        );
+        afterReconnect(pool, sql, doorbells);
+      },
+      onFailure: ({ error, attempts, retryInMs }) => {
+        logger?.warn(
+          { event: "store.listener_failed", store: "postgres", schema, attempts, retryInMs, err: error },
+          "LISTEN connection lost or reconnect failed; retrying",
+        );
+      },
     });
     await listener.start();
+    const notifier = new Notifier({
+      send: async (channelList, payloads) => {
+        await pool.query({ ...sql.notify, values: [channelList, payloads] });
+      },
+      onError: (error, ids) => {
+        logger?.warn(
+          { event: "store.notify_failed", store: "postgres", schema, ids, err: error },
+          "NOTIFY after commit failed; retrying (other nodes' fallback poll covers the gap)",
+        );
+      },
+    });
     const poll = new FallbackPoll({
       intervalMs: options.pollIntervalMs ?? 1000,
       watched: () => doorbells.watchedTaskIds(),
@@ -62,7 +101,7 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
       ring: (taskId) => doorbells.ringEvents(taskId),
     });
     poll.start();
-    return { pool, ownsPool, listener, poll };
+    return { pool, ownsPool, listener, notifier, poll };
   } catch (error) {
     await listener?.close();
     if (ownsPool) await pool.end().catch(() => undefined);
@@ -75,6 +114,8 @@ export async function stopSession(starting: Promise<Session>): Promise<void> {
   const session = await starting.catch(() => undefined);
   if (!session) return;
   session.poll.stop();
+  // Doorbells of writes that already committed still go out before the pool ends.
+  await session.notifier.close();
   await session.listener.close();
   if (session.ownsPool) await session.pool.end();
 }

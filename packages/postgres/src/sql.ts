@@ -23,7 +23,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The NOTIFY channels of a schema; the payload of both is a task id. */
+/** The NOTIFY channels of a schema; payloads are comma-joined task ids (see `encodePayloads`). */
 export function channelNames(schema: string): { events: string; cancels: string } {
   return { events: `${schema}_events`, cancels: `${schema}_cancels` };
 }
@@ -141,9 +141,9 @@ export function buildStatements(schema: string) {
       SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint FROM f`),
 
     /**
-     * $1 id, $2 revision, $3 worker, $4 seq, $5 name, $6 data, $7 at, $8 channel. The fenced
-     * compare-and-swap on `last_seq` serialises writers on the task row; the event insert and the
-     * NOTIFY ride the same transaction, so the doorbell is delivered only once the event is readable.
+     * $1 id, $2 revision, $3 worker, $4 seq, $5 name, $6 data, $7 at. The fenced compare-and-swap on
+     * `last_seq` serialises writers on the task row; inserts 1 row, or 0 when the fence or the seq check
+     * fails. No NOTIFY here: the store rings after the commit (see `Notifier`).
      */
     appendEvent: statement(`
       WITH u AS (
@@ -151,18 +151,14 @@ export function buildStatements(schema: string) {
          WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
            AND last_seq = $4::bigint - 1
         RETURNING id
-      ), e AS (
-        INSERT INTO ${events} (task_id, seq, name, data, at)
-        SELECT u.id, $4::bigint, $5::text, $6::text, $7::bigint FROM u
-        RETURNING task_id
-      ), n AS (
-        SELECT pg_notify($8::text, e.task_id) FROM e
       )
-      SELECT count(*)::int AS appended FROM n`),
+      INSERT INTO ${events} (task_id, seq, name, data, at)
+      SELECT u.id, $4::bigint, $5::text, $6::text, $7::bigint FROM u`),
 
     /**
      * $1 id, $2 revision, $3 worker, $4 now, $5 status, $6 result, $7 error, $8 run_at, $9 terminal
-     * event data, $10 channel. Terminal settlements take seq `last_seq + 1` in the same statement.
+     * event data. Terminal settlements take seq `last_seq + 1` in the same statement (a data-modifying
+     * CTE runs whether or not the outer query reads it).
      */
     settleTask: statement(`
       WITH u AS (
@@ -183,15 +179,12 @@ export function buildStatements(schema: string) {
         INSERT INTO ${events} (task_id, seq, name, data, at)
         SELECT id, last_seq, status, $9::text, $4::bigint FROM u WHERE status IN ${TERMINAL}
         RETURNING task_id
-      ), n AS (
-        SELECT pg_notify($10::text, e.task_id) FROM e
       )
-      SELECT u.*, (SELECT count(*) FROM n)::int AS rung FROM u`),
+      SELECT u.* FROM u`),
 
     /**
-     * $1 id, $2 now, $3 event data, $4 events channel, $5 cancels channel. `cur` locks the row and
-     * yields its state before the update, which decides the outcome; the cancel doorbell rings only for
-     * the first request on a running task, the events doorbell only when the terminal event is appended.
+     * $1 id, $2 now, $3 event data. `cur` locks the row and yields its state before the update, which
+     * decides the outcome (and which doorbells the store rings after the commit).
      */
     requestCancel: statement(`
       WITH cur AS (
@@ -210,14 +203,8 @@ export function buildStatements(schema: string) {
         INSERT INTO ${events} (task_id, seq, name, data, at)
         SELECT id, last_seq, 'cancelled', $3::text, $2::bigint FROM u WHERE status = 'cancelled'
         RETURNING task_id
-      ), n AS (
-        SELECT pg_notify($4::text, e.task_id) FROM e
-        UNION ALL
-        SELECT pg_notify($5::text, u.id) FROM u JOIN cur ON cur.id = u.id
-         WHERE cur.status = 'running' AND cur.cancel_requested_at IS NULL
       )
-      SELECT to_json(cur) AS before, to_json(u) AS after, (SELECT count(*) FROM n)::int AS rung
-        FROM cur LEFT JOIN u ON true`),
+      SELECT to_json(cur) AS before, to_json(u) AS after FROM cur LEFT JOIN u ON true`),
 
     /** $1 id, $2 after seq, $3 limit. */
     readEvents: statement(`
@@ -235,6 +222,12 @@ export function buildStatements(schema: string) {
       SELECT id FROM ${tasks}
        WHERE status = 'running' AND cancel_requested_at IS NOT NULL
        ORDER BY cancel_requested_at LIMIT 1000`),
+
+    /**
+     * $1 channels, $2 payloads: the coalesced doorbells of already-committed writes, in one short
+     * transaction that writes nothing else (so it holds PostgreSQL's notify commit lock only briefly).
+     */
+    notify: statement(`SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)`),
 
     /** Base of `listTasks`; filters are appended by the store. */
     listTasks: `SELECT * FROM ${tasks}`,
