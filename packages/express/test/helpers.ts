@@ -73,15 +73,18 @@ let keys = 0;
 /** A fresh gate key. */
 export const newKey = () => `gate-${++keys}-${Date.now()}`;
 
-/** Emits `n` ticks (with a BigInt and a Date in each) and completes. */
+/** Emits `n` ticks (with a BigInt and a Date in each), a step checkpoint after each, and completes. */
 export const quickTask = defineTask({
   name: "test.quick",
   input: z.object({ n: z.number().int().min(0).max(1000).default(3) }),
   result: z.object({ n: z.number(), total: z.bigint() }),
   events: { tick: z.object({ i: z.number(), big: z.bigint(), at: z.date() }) },
   async run(input, ctx) {
-    for (let i = 1; i <= input.n; i++)
+    for (let i = 1; i <= input.n; i++) {
       ctx.emit("tick", { i, big: 2n ** 60n + BigInt(i), at: new Date(i * 1000) });
+      // A checkpoint between events: it stays in the WAL and never takes a visible seq.
+      await ctx.step(`after-${i}`, () => i);
+    }
     return { n: input.n, total: 2n ** 64n };
   },
 });

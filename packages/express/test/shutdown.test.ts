@@ -70,6 +70,8 @@ describe("tw.close()", () => {
     for (const res of [
       await request(h.tw.app).get("/api/tasks/any/events").set(alice),
       await request(h.tw.app).post("/api/tasks/test.quick").set(alice).send({}),
+      await request(h.tw.app).get("/api/tasks/any").set(alice), // would reach the closed store
+      await request(h.tw.app).get("/api/unknown"),
     ]) {
       expect(res.status).toBe(503);
       expect(res.headers["retry-after"]).toBe("1");

@@ -38,7 +38,7 @@ function expectWellFormed(sse: SSEParseResult) {
 const summary = (sse: ParsedSSEResponse | SSEParseResult) => sse.frames.map((f) => [f.id, f.event]);
 
 describe("GET /tasks/:taskId/events", () => {
-  it("starts with ready (id = cursor, retry, taskId/task/status), replays every event by seq, ends after the terminal frame", async () => {
+  it("starts with ready (id = cursor, retry, taskId/task/status), replays every event by seq (no step checkpoints), ends after the terminal frame", async () => {
     const h = await makeHarness(onTestFinished, { sse: { retryMs: 1234 } });
     const { taskId } = await asAlice(() => h.taskflow.start(quickTask, { n: 3 }));
     await finished(h.taskflow, taskId);
@@ -85,6 +85,24 @@ describe("GET /tasks/:taskId/events", () => {
     await sse.ended;
     expectWellFormed(sse);
     expect(sse.frames).toHaveLength(4);
+  });
+
+  it("sends `cancelled` to open streams when the task is cancelled, then ends", async () => {
+    const h = await makeHarness(onTestFinished);
+    const base = await h.listen();
+    const { taskId } = await asAlice(() => h.taskflow.start(blockingTask, { key: newKey() }));
+    const sse = await openSSE(`${base}/api/tasks/${taskId}/events`, { headers: alice });
+    await sse.waitForFrame((f) => f.event === "tick");
+    const res = await fetch(`${base}/api/tasks/${taskId}/cancel`, { method: "POST", headers: alice });
+    expect(res.status).toBe(202);
+    expect(await sse.waitForFrame((f) => f.event === "cancelled")).toMatchObject({ id: "2" });
+    await sse.ended;
+    expectWellFormed(sse);
+    expect(summary(sse)).toEqual([
+      ["0", "ready"],
+      ["1", "tick"],
+      ["2", "cancelled"],
+    ]);
   });
 
   it("sends a failed task's terminal frame as `failed`, never `error`", async () => {

@@ -99,33 +99,26 @@ export async function streamTaskEvents(
   taskId: string,
   options: StreamTaskEventsOptions = {},
 ): Promise<StreamResult> {
-  const heartbeatMs = options.heartbeatMs ?? SSE_DEFAULTS.heartbeatMs;
-  const maxBufferedBytes = options.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes;
-  const drainTimeoutMs = options.drainTimeoutMs ?? SSE_DEFAULTS.drainTimeoutMs;
-  const production = options.production ?? process.env.NODE_ENV === "production";
   const logger = options.logger ?? taskflow.logger;
   const cursor = options.afterSeq ?? resolveResumeCursor(req);
 
   // Watch the response, not the request: a POST's request emits 'close' once its body was read.
   let gone = res.destroyed || res.closed;
-  const onResponseClose = () => {
+  const onEarlyClose = () => {
     if (!res.writableFinished) gone = true;
   };
-  res.on("close", onResponseClose);
+  res.on("close", onEarlyClose);
   let snapshot: TaskSnapshot;
   try {
     snapshot = await taskflow.get(taskId);
-  } catch (error) {
-    res.off("close", onResponseClose);
-    throw error;
+  } finally {
+    res.off("close", onEarlyClose);
   }
   if (gone) {
-    res.off("close", onResponseClose);
     logger.debug({ event: "sse.client_disconnected", taskId, lastSeq: cursor }, "client left before open");
     return { outcome: "disconnected", lastSeq: cursor };
   }
   if (isTerminalStatus(snapshot.status) && cursor >= snapshot.lastSeq) {
-    res.off("close", onResponseClose);
     // 204 makes a browser EventSource stop reconnecting for good.
     res.statusCode = 204;
     res.end();
@@ -133,73 +126,126 @@ export async function streamTaskEvents(
     return { outcome: "already_finished", lastSeq: cursor };
   }
 
-  type Stop = "disconnected" | InterruptCode;
-  let stop: Stop | undefined;
-  const controller = new AbortController();
-  const halt = (why: Stop) => {
-    stop ??= why;
-    controller.abort();
-  };
-  res.off("close", onResponseClose);
-  const onClose = () => {
-    if (!res.writableFinished) halt("disconnected");
-  };
-  const onShutdown = () => halt("server_shutting_down");
-  res.on("close", onClose);
-  options.signal?.addEventListener("abort", onShutdown);
-  if (options.signal?.aborted) halt("server_shutting_down");
-
-  setupSseHeaders(res);
-  writeSseFrame(res, {
-    id: cursor,
-    event: "ready",
-    data: { taskId: snapshot.taskId, task: snapshot.task, status: snapshot.status },
-    retry: options.retryMs ?? SSE_DEFAULTS.retryMs,
-  });
-  logger.info({ event: "sse.stream_opened", taskId, task: snapshot.task, cursor }, "SSE stream opened");
-  options.onOpen?.(snapshot);
-
-  const overCap = () => res.writableLength > maxBufferedBytes;
-  const heartbeat = setInterval(() => {
-    if (controller.signal.aborted) return;
-    writeSseComment(res, "heartbeat");
-    if (overCap()) halt("slow_consumer");
-  }, heartbeatMs);
-  heartbeat.unref();
-
-  let lastSeq = cursor;
-  let finished = false;
-  let failure: unknown;
+  const stream = new StreamState(res, options.signal);
   try {
-    for await (const event of taskflow.subscribe(taskId, { afterSeq: cursor, signal: controller.signal })) {
-      if (controller.signal.aborted) break;
+    setupSseHeaders(res);
+    writeSseFrame(res, {
+      id: cursor,
+      event: "ready",
+      data: { taskId: snapshot.taskId, task: snapshot.task, status: snapshot.status },
+      retry: options.retryMs ?? SSE_DEFAULTS.retryMs,
+    });
+    logger.info({ event: "sse.stream_opened", taskId, task: snapshot.task, cursor }, "SSE stream opened");
+    options.onOpen?.(snapshot);
+    await pump(res, stream, taskflow, taskId, cursor, options);
+  } finally {
+    stream.dispose();
+  }
+  return endStream(res, stream, taskId, logger, options);
+}
+
+/** Why a stream stopped before its terminal event. */
+type Stop = "disconnected" | InterruptCode;
+
+/** Per-stream state: the stop reason, the abort signal for the subscription, and listener cleanup. */
+class StreamState {
+  readonly controller = new AbortController();
+  stop: Stop | undefined;
+  lastSeq = 0;
+  finished = false;
+  draining = false;
+  failure: unknown;
+  readonly #res: ServerResponse;
+  readonly #shutdown: AbortSignal | undefined;
+  readonly #onClose = () => {
+    if (!this.#res.writableFinished) this.halt("disconnected");
+  };
+  readonly #onShutdown = () => this.halt("server_shutting_down");
+
+  constructor(res: ServerResponse, shutdown: AbortSignal | undefined) {
+    this.#res = res;
+    this.#shutdown = shutdown;
+    res.on("close", this.#onClose);
+    shutdown?.addEventListener("abort", this.#onShutdown);
+    if (shutdown?.aborted) this.halt("server_shutting_down");
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  halt(why: Stop): void {
+    this.stop ??= why;
+    this.controller.abort();
+  }
+
+  /** Removes every listener this stream added to shared objects (the shutdown signal, the response). */
+  dispose(): void {
+    this.#shutdown?.removeEventListener("abort", this.#onShutdown);
+    this.#res.off("close", this.#onClose);
+  }
+}
+
+/** Replay + live: one frame per WAL event, with back-pressure; heartbeats while the task is quiet. */
+async function pump(
+  res: ServerResponse,
+  stream: StreamState,
+  taskflow: Taskflow,
+  taskId: string,
+  cursor: number,
+  options: StreamTaskEventsOptions,
+): Promise<void> {
+  const maxBufferedBytes = options.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes;
+  const drainTimeoutMs = options.drainTimeoutMs ?? SSE_DEFAULTS.drainTimeoutMs;
+  stream.lastSeq = cursor;
+  const heartbeat = setInterval(() => {
+    // While draining the buffer is not empty anyway; adding to it would only count against the client.
+    if (stream.aborted || stream.draining) return;
+    writeSseComment(res, "heartbeat");
+    if (res.writableLength > maxBufferedBytes) stream.halt("slow_consumer");
+  }, options.heartbeatMs ?? SSE_DEFAULTS.heartbeatMs);
+  heartbeat.unref();
+  try {
+    const signal = stream.controller.signal;
+    for await (const event of taskflow.subscribe(taskId, { afterSeq: cursor, signal })) {
+      if (stream.aborted) break;
       const frame = formatSseFrame({ id: event.seq, event: event.name, data: event.data });
       const ok = res.write(frame);
-      lastSeq = event.seq;
-      if (TERMINAL_EVENTS.has(event.name)) {
-        finished = true;
-        break;
-      }
+      stream.lastSeq = event.seq;
+      if (TERMINAL_EVENTS.has(event.name)) break;
       // The backlog excludes the frame just written: one frame larger than the cap still reaches a
       // healthy client (else it would be interrupted on every reconnect, forever).
-      if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) halt("slow_consumer");
-      else if (!ok && !(await drained(res, drainTimeoutMs, controller.signal))) halt("slow_consumer");
-      if (controller.signal.aborted) break;
+      if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) stream.halt("slow_consumer");
+      else if (!ok) {
+        stream.draining = true;
+        const drainedInTime = await drained(res, drainTimeoutMs, signal);
+        stream.draining = false;
+        if (!drainedInTime) stream.halt("slow_consumer");
+      }
+      if (stream.aborted) break;
     }
-    // The iteration also ends without a terminal event when resumed past the end of a finished task.
-    if (!controller.signal.aborted) finished = true;
+    // Also reached without a terminal event when resumed past the end of a task that just finished.
+    if (!stream.aborted) stream.finished = true;
   } catch (error) {
-    if (!controller.signal.aborted) {
-      failure = error;
-      halt("internal");
+    if (!stream.aborted) {
+      stream.failure = error;
+      stream.halt("internal");
     }
   } finally {
     clearInterval(heartbeat);
-    options.signal?.removeEventListener("abort", onShutdown);
   }
+}
 
-  if (finished && stop === undefined) {
-    res.off("close", onClose);
+/** Ends the response the way the stream stopped: after the terminal frame, silently, or `interrupted`. */
+function endStream(
+  res: ServerResponse,
+  stream: StreamState,
+  taskId: string,
+  logger: Logger,
+  options: StreamTaskEventsOptions,
+): StreamResult {
+  const { lastSeq } = stream;
+  if (stream.finished && stream.stop === undefined) {
     res.end();
     logger.info(
       { event: "sse.stream_closed", taskId, lastSeq },
@@ -207,22 +253,21 @@ export async function streamTaskEvents(
     );
     return { outcome: "completed", lastSeq };
   }
-  if (stop === "disconnected" || stop === undefined || res.destroyed) {
-    res.off("close", onClose);
+  if (stream.stop === "disconnected" || stream.stop === undefined || res.destroyed) {
     logger.info({ event: "sse.client_disconnected", taskId, lastSeq }, "SSE client disconnected");
     return { outcome: "disconnected", lastSeq };
   }
-  const code = stop;
+  const code = stream.stop;
   let message = INTERRUPT_MESSAGES[code];
   if (code === "internal") {
-    logger.error({ event: "sse.stream_failed", taskId, lastSeq, err: failure }, "SSE stream failed");
-    if (!production && failure instanceof Error) message = failure.message;
+    logger.error({ event: "sse.stream_failed", taskId, lastSeq, err: stream.failure }, "SSE stream failed");
+    const production = options.production ?? process.env.NODE_ENV === "production";
+    if (!production && stream.failure instanceof Error) message = stream.failure.message;
   }
   // `id` = the last delivered seq: the client's Last-Event-ID stays exact and it resumes losslessly.
   writeSseFrame(res, { id: lastSeq, event: "interrupted", data: { code, message } });
   res.end();
-  res.off("close", onClose);
-  if (code === "slow_consumer") destroyIfStuck(res, drainTimeoutMs);
+  if (code === "slow_consumer") destroyIfStuck(res, options.drainTimeoutMs ?? SSE_DEFAULTS.drainTimeoutMs);
   logger.warn({ event: "sse.stream_interrupted", taskId, lastSeq, code }, "SSE stream interrupted");
   return { outcome: "interrupted", lastSeq, code };
 }

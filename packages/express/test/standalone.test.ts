@@ -1,0 +1,95 @@
+import { createTaskflow, memoryStore, runInUserContext } from "@taskwire/core";
+import {
+  createSseBridge,
+  createTaskRouter,
+  defaultResolveUser,
+  publicSnapshot,
+  SSE_DEFAULTS,
+  taskwireErrorHandler,
+  toJsonSafe,
+} from "@taskwire/express";
+import { parseSSEResponse } from "@taskwire/testing";
+import express from "express";
+import { pino } from "pino";
+import request from "supertest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { alice, quickTask } from "./helpers";
+
+describe("building blocks without createTaskwireApp", () => {
+  it("createTaskRouter works in any express app and answers its own errors as JSON", async () => {
+    const logger = pino({ level: "silent" });
+    const taskflow = await createTaskflow({ store: memoryStore(), logger, pollIntervalMs: 20 });
+    onTestFinished(() => taskflow.shutdown());
+    taskflow.task(quickTask);
+    const bridge = createSseBridge({ taskflow, sse: { retryMs: 500 }, production: true });
+    onTestFinished(() => bridge.close());
+    expect(bridge.sse).toEqual({ ...SSE_DEFAULTS, retryMs: 500 });
+    const app = express();
+    app.use("/v1", express.json(), createTaskRouter(bridge));
+    app.use(taskwireErrorHandler({ production: true, logger }));
+
+    const started = await parseSSEResponse(
+      request(app).post("/v1/tasks/test.quick").set(alice).set("Accept", "text/event-stream").send({ n: 1 }),
+    );
+    expect(started.frames.map((f) => f.event)).toEqual(["ready", "tick", "completed"]);
+    expect(started.frames[0]?.retry).toBe(500);
+    const accepted = await request(app).post("/v1/tasks/test.quick").set(alice).send({ n: 1 });
+    expect(accepted.body.eventsUrl).toBe(`/v1/tasks/${accepted.body.taskId}/events`);
+    const unauthenticated = await request(app).get("/v1/tasks/x");
+    expect(unauthenticated.status).toBe(401);
+    const invalid = await request(app)
+      .post("/v1/tasks/test.quick")
+      .set(alice)
+      .set("Content-Type", "application/json")
+      .send("{");
+    expect(invalid.body.error.code).toBe("INVALID_JSON"); // body-parser error through taskwireErrorHandler
+  });
+
+  it("publicSnapshot is JSON-safe and limited to the documented fields", async () => {
+    const taskflow = await createTaskflow({
+      store: memoryStore(),
+      logger: pino({ level: "silent" }),
+      pollIntervalMs: 20,
+    });
+    onTestFinished(() => taskflow.shutdown());
+    const { taskId } = await runInUserContext({ userId: "alice" }, () =>
+      taskflow.start(taskflow.task(quickTask), { n: 1 }),
+    );
+    for await (const _ of taskflow.subscribe(taskId)) {
+      // drain to the terminal event
+    }
+    const snapshot = publicSnapshot(await taskflow.get(taskId));
+    expect(Object.keys(snapshot).sort()).toEqual([
+      "createdAt",
+      "lastSeq",
+      "result",
+      "status",
+      "task",
+      "taskId",
+      "updatedAt",
+    ]);
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+  });
+
+  it("defaultResolveUser reads the trusted-proxy headers and nothing else", () => {
+    const req = (headers: Record<string, string>) => ({ headers }) as unknown as express.Request;
+    expect(
+      defaultResolveUser(req({ "x-forwarded-user": "alice", "x-forwarded-access-token": "t0k" })),
+    ).toEqual({
+      userId: "alice",
+      accessToken: "t0k",
+    });
+    expect(defaultResolveUser(req({ "x-forwarded-user": "bob" }))).toEqual({ userId: "bob" });
+    expect(defaultResolveUser(req({ authorization: "Bearer x", "x-user": "alice" }))).toBeUndefined();
+    expect(defaultResolveUser(req({ "x-forwarded-user": "" }))).toBeUndefined();
+    expect(defaultResolveUser(req({ "x-forwarded-user": "a\u0001b" }))).toBeUndefined();
+  });
+
+  it("toJsonSafe turns BigInt into strings and Dates into ISO strings", () => {
+    expect(toJsonSafe({ n: 2n ** 70n, at: new Date(0), gone: undefined })).toEqual({
+      n: (2n ** 70n).toString(),
+      at: "1970-01-01T00:00:00.000Z",
+    });
+    expect(toJsonSafe(undefined)).toBeNull();
+  });
+});
