@@ -1,0 +1,78 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTaskflow, type TaskStore } from "@taskwire/core";
+import { createTaskwireApp, type TaskwireApp } from "@taskwire/express";
+import { sqliteStore } from "@taskwire/sqlite";
+import express from "express";
+import type { Logger } from "pino";
+import { resolveDemoUser, sessionRouter } from "./demo-session";
+import { ReportsPlugin } from "./reports-plugin";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Settings of the quickstart app (the server reads them from the environment). */
+export interface QuickstartOptions {
+  /** SQLite file. @default ".taskwire/quickstart.db" */
+  dbPath?: string;
+  /** PostgreSQL connection string; switches the store to PostgreSQL. */
+  pgUrl?: string;
+  /** PostgreSQL schema of the tables (tests isolate nodes per schema). @default "taskwire" */
+  pgSchema?: string;
+  /** Lease length. @default 10000 (short, so a killed server's tasks resume soon after a restart) */
+  leaseMs?: number;
+  /** A store to use instead (tests). */
+  store?: TaskStore;
+  logger?: Logger;
+}
+
+/** Builds the quickstart: static page, demo sign-in, the reports plugin and the task router at /api. */
+export async function createQuickstart(
+  options: QuickstartOptions = {},
+): Promise<{ app: express.Express; tw: TaskwireApp }> {
+  const store = options.store ?? (await chooseStore(options));
+  const taskflow = await createTaskflow({
+    store,
+    leaseMs: options.leaseMs ?? 10_000,
+    logger: options.logger,
+    pollIntervalMs: 250,
+  });
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.static(join(here, "..", "public")));
+  // The page imports eventsource-parser's ESM build directly: no bundler, no build step.
+  const parserPath = eventsourceParserEsm();
+  app.get("/vendor/eventsource-parser.js", (_req, res) => res.type("text/javascript").sendFile(parserPath));
+  app.use("/api/session", sessionRouter());
+  const tw = await createTaskwireApp({
+    app,
+    taskflow,
+    plugins: [new ReportsPlugin()],
+    basePath: "/api",
+    resolveUser: resolveDemoUser,
+    logger: options.logger,
+  });
+  return { app, tw };
+}
+
+/** eventsource-parser's ESM build (require.resolve finds the CommonJS one beside it). */
+function eventsourceParserEsm(): string {
+  const cjs = createRequire(import.meta.url).resolve("eventsource-parser");
+  const esm = join(dirname(cjs), "index.js");
+  if (!existsSync(esm)) throw new Error(`eventsource-parser's ESM build was not found at ${esm}`);
+  return esm;
+}
+
+async function chooseStore(options: QuickstartOptions): Promise<TaskStore> {
+  if (options.pgUrl) {
+    // Loaded only when asked for, so the SQLite quickstart never needs pg.
+    const { postgresStore } = await import("@taskwire/postgres");
+    return postgresStore({
+      connectionString: options.pgUrl,
+      schema: options.pgSchema,
+      logger: options.logger,
+    });
+  }
+  return sqliteStore({ path: options.dbPath ?? ".taskwire/quickstart.db" });
+}

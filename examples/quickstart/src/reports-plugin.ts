@@ -1,0 +1,23 @@
+import { Plugin } from "@taskwire/express";
+import type { Request, Response, Router } from "express";
+import { generateReport } from "./report-task";
+
+/** The `reports` plugin: `POST /api/reports/generate` starts a report and streams it as the caller. */
+export class ReportsPlugin extends Plugin {
+  readonly name = "reports";
+
+  override setup(): void {
+    this.taskflow.task(generateReport);
+  }
+
+  override injectRoutes(router: Router): void {
+    router.post("/generate", (req: Request, res: Response) =>
+      this.asUser(req).generate(res, req.body ?? {}, req.get("Idempotency-Key") ?? undefined),
+    );
+  }
+
+  /** Runs as the requesting user (through `asUser`): the task is theirs, and only they can watch it. */
+  async generate(res: Response, body: unknown, idempotencyKey?: string): Promise<void> {
+    await this.executeTask(res, generateReport, body as never, { idempotencyKey });
+  }
+}

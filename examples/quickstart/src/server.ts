@@ -1,0 +1,27 @@
+import { installGracefulShutdown } from "@taskwire/express";
+import { pino } from "pino";
+import { createQuickstart } from "./app";
+
+const logger = pino({ level: process.env.TASKWIRE_LOG_LEVEL ?? "info" });
+const port = Number(process.env.PORT ?? 3000);
+const leaseMs = process.env.TASKWIRE_LEASE_MS ? Number(process.env.TASKWIRE_LEASE_MS) : undefined;
+
+const { app, tw } = await createQuickstart({
+  dbPath: process.env.TASKWIRE_DB,
+  pgUrl: process.env.TASKWIRE_PG_URL,
+  pgSchema: process.env.TASKWIRE_PG_SCHEMA || undefined,
+  leaseMs,
+  logger,
+});
+const server = app.listen(port, () => {
+  const address = server.address();
+  const actual = typeof address === "object" && address ? address.port : port;
+  const store = process.env.TASKWIRE_PG_URL
+    ? "PostgreSQL"
+    : `SQLite (${process.env.TASKWIRE_DB ?? ".taskwire/quickstart.db"})`;
+  logger.info(
+    { event: "server.listen_started", port: actual, store },
+    `Taskwire quickstart at http://localhost:${actual}`,
+  );
+});
+installGracefulShutdown(server, tw, { logger });

@@ -1,0 +1,111 @@
+import { createHash } from "node:crypto";
+import { memoryStore } from "@taskwire/core";
+import { parseSSEResponse } from "@taskwire/testing";
+import { pino } from "pino";
+import request from "supertest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { createQuickstart } from "../src/app";
+
+async function quickstart() {
+  const { app, tw } = await createQuickstart({ store: memoryStore(), logger: pino({ level: "silent" }) });
+  onTestFinished(() => tw.close());
+  return app;
+}
+
+const alice = { cookie: "tw_demo_user=alice" };
+
+describe("quickstart API", () => {
+  it("streams a report from the plugin route as the signed-in user, and the digest matches the tokens", async () => {
+    const app = await quickstart();
+    const sse = await parseSSEResponse(
+      request(app)
+        .post("/api/reports/generate")
+        .set(alice)
+        .set("accept", "text/event-stream")
+        .send({ chunks: 4, chunkMs: 0 }),
+    );
+    expect(sse.status).toBe(200);
+    expect(sse.frames.map((f) => f.event)).toEqual([
+      "ready",
+      "progress",
+      "progress",
+      "progress",
+      "progress",
+      "completed",
+    ]);
+    expect(sse.frames.map((f) => f.id)).toEqual(["0", "1", "2", "3", "4", "5"]);
+    const tokens = sse.frames
+      .filter((f) => f.event === "progress")
+      .map((f) => (f.data as { token: string }).token);
+    const result = (sse.frames.at(-1)!.data as { result: { chunks: number; digest: string } }).result;
+    expect(result).toEqual({
+      chunks: 4,
+      digest: createHash("sha256").update(tokens.join("\n")).digest("hex"),
+    });
+    const taskId = (sse.frames[0]!.data as { taskId: string }).taskId;
+    const snapshot = await request(app).get(`/api/tasks/${taskId}`).set(alice);
+    expect(snapshot.body).toMatchObject({
+      taskId,
+      task: "reports.generate",
+      status: "completed",
+      lastSeq: 5,
+    });
+  });
+
+  it("answers invalid input with 400 naming the field, before any stream starts", async () => {
+    const app = await quickstart();
+    const res = await request(app).post("/api/reports/generate").set(alice).send({ chunks: 501 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_ERROR");
+    expect(res.body.error.details.issues[0].path).toBe("chunks");
+    expect(JSON.stringify(res.body)).not.toMatch(/\n\s+at /);
+  });
+
+  it("answers 401 without an identity and never falls back to the service", async () => {
+    const app = await quickstart();
+    const res = await request(app).post("/api/reports/generate").send({ chunks: 1 });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("accepts the trusted-proxy header when there is no demo cookie", async () => {
+    const app = await quickstart();
+    const res = await request(app)
+      .post("/api/tasks/reports.generate")
+      .set("x-forwarded-user", "carol")
+      .send({ chunks: 1, chunkMs: 0 });
+    expect(res.status).toBe(202);
+    expect(
+      (await request(app).get(`/api/tasks/${res.body.taskId}`).set("x-forwarded-user", "carol")).status,
+    ).toBe(200);
+  });
+
+  it("hides alice's task from bob: 404 on snapshot, events and cancel", async () => {
+    const app = await quickstart();
+    const started = await request(app)
+      .post("/api/tasks/reports.generate")
+      .set(alice)
+      .send({ chunks: 50, chunkMs: 50 });
+    expect(started.status).toBe(202);
+    const bob = { cookie: "tw_demo_user=bob" };
+    const id = started.body.taskId as string;
+    expect((await request(app).get(`/api/tasks/${id}`).set(bob)).status).toBe(404);
+    expect((await request(app).get(`/api/tasks/${id}/events`).set(bob)).status).toBe(404);
+    expect((await request(app).post(`/api/tasks/${id}/cancel`).set(bob)).status).toBe(404);
+    const cancel = await request(app).post(`/api/tasks/${id}/cancel`).set(alice);
+    expect(cancel.status).toBe(202);
+    expect(cancel.body.outcome).toBe("requested");
+  });
+
+  it("validates the demo sign-in", async () => {
+    const app = await quickstart();
+    const res = await request(app).post("/api/session").send({ name: "no spaces allowed" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('"name"');
+    const ok = await request(app).post("/api/session").send({ name: "dave" });
+    expect(ok.headers["set-cookie"]?.[0]).toContain("tw_demo_user=dave");
+    expect((await request(app).get("/api/session").set("cookie", "tw_demo_user=dave")).body).toEqual({
+      user: { userId: "dave" },
+    });
+  });
+});
