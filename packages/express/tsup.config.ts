@@ -1,10 +1,1 @@
-import { defineConfig } from "tsup";
-
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm"],
-  dts: true,
-  target: "node20",
-  clean: true,
-  sourcemap: true,
-});
+export { default } from "../../tsup.base";
