@@ -2,7 +2,7 @@ import { runInUserContext, type TaskSnapshot, UnknownTaskError } from "@taskwire
 import express, { type Request, type Response, type Router } from "express";
 import type { SseBridge } from "../bridge/sse-bridge";
 import { BadRequestError } from "../http-errors/errors";
-import { sendHttpError } from "../http-errors/to-http-error";
+import { publicTaskError, sendHttpError } from "../http-errors/to-http-error";
 import { toJsonSafe } from "./json-safe";
 
 /** Options of {@link createTaskRouter}. */
@@ -74,7 +74,7 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
     "/tasks/:taskId",
     asUser(async (req, res) => {
       const snapshot = await bridge.taskflow.get(param(req, "taskId"));
-      res.status(200).set("Cache-Control", "no-store").json(publicSnapshot(snapshot));
+      res.status(200).set("Cache-Control", "no-store").json(publicSnapshot(snapshot, bridge.production));
     }),
   );
 
@@ -97,7 +97,7 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
 }
 
 /** The snapshot over HTTP: `{ taskId, task, status, createdAt, updatedAt, lastSeq, result?, error? }`, JSON-safe. */
-export function publicSnapshot(snapshot: TaskSnapshot): Record<string, unknown> {
+export function publicSnapshot(snapshot: TaskSnapshot, production = false): Record<string, unknown> {
   const out: Record<string, unknown> = {
     taskId: snapshot.taskId,
     task: snapshot.task,
@@ -107,8 +107,7 @@ export function publicSnapshot(snapshot: TaskSnapshot): Record<string, unknown> 
     lastSeq: snapshot.lastSeq,
   };
   if (snapshot.result !== undefined) out.result = toJsonSafe(snapshot.result);
-  if (snapshot.error !== undefined)
-    out.error = { code: snapshot.error.code, message: snapshot.error.message };
+  if (snapshot.error !== undefined) out.error = publicTaskError(snapshot.error, production);
   return out;
 }
 

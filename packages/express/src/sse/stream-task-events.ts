@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isTerminalStatus, type Taskflow, type TaskSnapshot } from "@taskwire/core";
 import type { Logger } from "pino";
+import { publicTaskError } from "../http-errors/to-http-error";
 import { formatSseFrame, writeSseComment, writeSseFrame } from "./frames";
 import { setupSseHeaders } from "./headers";
 import { resolveResumeCursor } from "./last-event-id";
@@ -198,6 +199,7 @@ async function pump(
   const maxBufferedBytes = options.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes;
   const drainTimeoutMs = options.drainTimeoutMs ?? SSE_DEFAULTS.drainTimeoutMs;
   stream.lastSeq = cursor;
+  const production = options.production ?? process.env.NODE_ENV === "production";
   const heartbeat = setInterval(() => {
     // While draining the buffer is not empty anyway; adding to it would only count against the client.
     if (stream.aborted || stream.draining) return;
@@ -209,7 +211,9 @@ async function pump(
     const signal = stream.controller.signal;
     for await (const event of taskflow.subscribe(taskId, { afterSeq: cursor, signal })) {
       if (stream.aborted) break;
-      const frame = formatSseFrame({ id: event.seq, event: event.name, data: event.data });
+      const data =
+        event.name === "failed" ? { error: publicTaskError(event.data.error, production) } : event.data;
+      const frame = formatSseFrame({ id: event.seq, event: event.name, data });
       const ok = res.write(frame);
       stream.lastSeq = event.seq;
       if (TERMINAL_EVENTS.has(event.name)) break;

@@ -1,0 +1,55 @@
+import { defineTask, NonRetriableError } from "@taskwire/core";
+import { parseSSEResponse } from "@taskwire/testing";
+import request from "supertest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { z } from "zod";
+import { alice, makeHarness } from "./helpers";
+
+const leaky = defineTask({
+  name: "mask.leaky",
+  input: z.object({ typed: z.boolean() }),
+  result: z.object({}),
+  retry: { maxAttempts: 1 },
+  async run(input) {
+    if (input.typed) throw new NonRetriableError("Your quota is used up.", { code: "QUOTA_EXCEEDED" });
+    throw new Error("connect ECONNREFUSED 10.0.0.7:5432 user=report_writer");
+  },
+});
+
+async function failedTask(production: boolean, typed: boolean) {
+  const h = await makeHarness(onTestFinished, { production });
+  h.taskflow.task(leaky);
+  const sse = await parseSSEResponse(
+    request(h.tw.app).post("/api/tasks/mask.leaky").set(alice).set("accept", "text/event-stream").send({ typed }),
+  );
+  const failed = sse.frames.at(-1);
+  expect(failed?.event).toBe("failed");
+  const taskId = (sse.frames[0]?.data as { taskId: string }).taskId;
+  const snapshot = await request(h.tw.app).get(`/api/tasks/${taskId}`).set(alice);
+  const stored = await h.taskflow.store.getTask(taskId);
+  return {
+    frame: (failed?.data as { error: { code: string; message: string } }).error,
+    snapshot: snapshot.body.error,
+    stored: stored?.error,
+  };
+}
+
+describe("failed tasks over HTTP", () => {
+  it("masks the message of an untyped error in production, on the stream and in the snapshot, but keeps it in the WAL", async () => {
+    const { frame, snapshot, stored } = await failedTask(true, false);
+    expect(frame).toEqual({ code: "HANDLER_ERROR", message: "Internal error" });
+    expect(snapshot).toEqual({ code: "HANDLER_ERROR", message: "Internal error" });
+    expect(stored?.message).toContain("ECONNREFUSED"); // operators still see it
+  });
+
+  it("keeps typed error messages in production (they are written for users)", async () => {
+    const { frame, snapshot } = await failedTask(true, true);
+    expect(frame).toEqual({ code: "QUOTA_EXCEEDED", message: "Your quota is used up." });
+    expect(snapshot).toEqual(frame);
+  });
+
+  it("shows the untyped message outside production", async () => {
+    const { frame } = await failedTask(false, false);
+    expect(frame.message).toContain("ECONNREFUSED");
+  });
+});
