@@ -18,6 +18,6 @@ export class ReportsPlugin extends Plugin {
 
   /** Runs as the requesting user (through `asUser`): the task is theirs, and only they can watch it. */
   async generate(res: Response, body: unknown, idempotencyKey?: string): Promise<void> {
-    await this.executeTask(res, generateReport, body as never, { idempotencyKey });
+    await this.executeTask(res, generateReport, body, { idempotencyKey });
   }
 }
