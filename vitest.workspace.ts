@@ -21,5 +21,6 @@ export default defineWorkspace([
   project("express", "packages/express"),
   project("client", "packages/client"),
   project("quickstart", "examples/quickstart"),
+  project("multi-node", "examples/multi-node"),
   project("tools", "tools"),
 ]);

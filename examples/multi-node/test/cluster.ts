@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import { createParser } from "eventsource-parser";
+import { afterAll, beforeAll } from "vitest";
+import type { PgEnv } from "../../../packages/postgres/test/pg-env";
+import { type LogLine, type NodeProcess, spawnNode } from "../src/node-process";
+
+/** The demo user every request signs in as (the quickstart's demo cookie). */
+export const USER = "mnuser";
+export const COOKIE = `tw_demo_user=${USER}`;
+
+/** A running quickstart node of the cluster. */
+export interface ClusterNode extends NodeProcess {
+  url: string;
+  port: number;
+}
+
+/** Settings of {@link useCluster}. */
+export interface ClusterOptions {
+  nodes: number;
+  /** `TASKWIRE_LEASE_MS` of every node. */
+  leaseMs: number;
+}
+
+/**
+ * Starts `nodes` quickstart servers as real child processes on this file's PostgreSQL schema before the
+ * file's tests and stops them after (before the schema is dropped: vitest runs `afterAll` hooks in
+ * reverse order, and `setupPgEnv` registered its hook first). Logs at debug level, so each node's log
+ * says which tasks it claimed, which steps it completed and which runs it finished.
+ */
+export function useCluster(env: PgEnv, options: ClusterOptions): ClusterNode[] {
+  const nodes: ClusterNode[] = [];
+  if (!env.available) return nodes; // skipped loudly by setupPgEnv (outside CI; in CI it already threw)
+  beforeAll(async () => {
+    const spawned = Array.from({ length: options.nodes }, (_, i) =>
+      spawnNode({
+        name: `node-${String.fromCharCode(65 + i)}`,
+        port: 0,
+        env: {
+          TASKWIRE_PG_URL: env.url,
+          TASKWIRE_PG_SCHEMA: env.schema,
+          TASKWIRE_LEASE_MS: String(options.leaseMs),
+          TASKWIRE_LOG_LEVEL: "debug",
+          TASKWIRE_DB: undefined,
+        },
+      }),
+    );
+    try {
+      const ports = await Promise.all(spawned.map((node) => node.ready));
+      spawned.forEach((node, i) => {
+        const port = ports[i]!;
+        nodes.push(Object.assign(node, { port, url: `http://127.0.0.1:${port}` }));
+      });
+    } catch (error) {
+      for (const node of spawned) node.child.kill("SIGKILL");
+      throw error;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => stopNode(node)));
+  }, 30_000);
+  return nodes;
+}
+
+/** SIGTERM (graceful shutdown), then SIGKILL if the node has not exited after `graceMs`. */
+export async function stopNode(node: NodeProcess, graceMs = 8000): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  node.child.kill("SIGTERM");
+  const timer = setTimeout(() => node.child.kill("SIGKILL"), graceMs);
+  await node.exited;
+  clearTimeout(timer);
+}
+
+/** A request to a node as the demo user. */
+export function api(node: { url: string }, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("cookie", COOKIE);
+  if (init.body !== undefined) headers.set("content-type", "application/json");
+  return fetch(`${node.url}${path}`, { ...init, headers });
+}
+
+/** The `reports.generate` input. */
+export interface ReportInput {
+  chunks: number;
+  chunkMs: number;
+  failAt?: number;
+}
+
+/** Starts a report through `node`'s task router (`202 { taskId }`); the node claims it at once. */
+export async function startReport(node: { url: string }, input: ReportInput): Promise<string> {
+  const response = await api(node, "/api/tasks/reports.generate", {
+    method: "POST",
+    body: JSON.stringify(input),
+  });
+  if (response.status !== 202) throw new Error(`start answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { taskId: string }).taskId;
+}
+
+/** One SSE frame as a client saw it, with the client's receive time (epoch ms). */
+export interface Frame {
+  seq: number;
+  name: string;
+  data: Record<string, unknown>;
+  receivedAt: number;
+}
+
+/** A live SSE reader over fetch + eventsource-parser. */
+export interface StreamReader {
+  /** WAL events (progress and the terminal event), in arrival order. */
+  frames: Frame[];
+  /** The bridge's own frames (`ready`, `interrupted`). */
+  control: Frame[];
+  /** Resolves once the response ended (after the terminal frame, or an early end). */
+  ended: Promise<void>;
+  close(): void;
+}
+
+/** Opens `GET /api/tasks/:taskId/events` on `node` and records every frame as it arrives. */
+export async function readStream(node: { url: string }, taskId: string): Promise<StreamReader> {
+  const controller = new AbortController();
+  const response = await api(node, `/api/tasks/${taskId}/events`, { signal: controller.signal });
+  if (response.status !== 200 || !response.body) throw new Error(`events answered ${response.status}`);
+  const frames: Frame[] = [];
+  const control: Frame[] = [];
+  const parser = createParser({
+    onEvent: (event) => {
+      const name = event.event ?? "message";
+      const frame = {
+        seq: Number(event.id),
+        name,
+        data: JSON.parse(event.data) as Record<string, unknown>,
+        receivedAt: Date.now(),
+      };
+      (name === "ready" || name === "interrupted" ? control : frames).push(frame);
+    },
+  });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const ended = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        parser.feed(value);
+      }
+    } catch {
+      // aborted by close(), or the node went away
+    }
+  })();
+  return { frames, control, ended, close: () => controller.abort() };
+}
+
+/** Polls `check` until it holds, failing after `timeoutMs` (a deadline, never a fixed sleep). */
+export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The lowercase hex SHA-256 of the tokens joined by "\n" (the report's digest). */
+export function digestOf(tokens: readonly string[]): string {
+  return createHash("sha256").update(tokens.join("\n")).digest("hex");
+}
+
+/** Log lines of `node` about `taskId` with `event`. */
+export function taskLogs(node: NodeProcess, taskId: string, event: string): LogLine[] {
+  return node.logs.filter((line) => line.taskId === taskId && line.event === event);
+}
+
+/**
+ * The nodes whose logs say they settled `taskId` (completed, failed or cancelled it). Waits for the first
+ * such line: a node logs the settlement after the commit, so a client can see the terminal event first.
+ */
+export async function settledOn(nodes: readonly ClusterNode[], taskId: string): Promise<string[]> {
+  const settled = ["task.run_completed", "task.run_failed", "task.run_cancelled"];
+  const names = () =>
+    nodes
+      .filter((node) => settled.some((event) => taskLogs(node, taskId, event).length > 0))
+      .map((node) => node.name);
+  await waitFor(() => names().length > 0, 5000, `a settlement log line for ${taskId}`);
+  return names();
+}
+
+/** Asserts the common shape of a finished report stream and returns its progress tokens. */
+export function checkReportFrames(frames: readonly Frame[], chunks: number): string[] {
+  const problems: string[] = [];
+  const seqs = frames.map((f) => f.seq);
+  const expected = Array.from({ length: chunks + 1 }, (_, i) => i + 1);
+  if (JSON.stringify(seqs) !== JSON.stringify(expected)) problems.push(`seqs ${seqs.join(",")}`);
+  const progress = frames.filter((f) => f.name === "progress");
+  const done = progress.map((f) => f.data.done);
+  if (JSON.stringify(done) !== JSON.stringify(expected.slice(0, chunks))) problems.push(`done ${done}`);
+  const last = frames.at(-1);
+  if (last?.name !== "completed") problems.push(`terminal ${last?.name}`);
+  const tokens = progress.map((f) => String(f.data.token));
+  const digest = (last?.data.result as { digest?: string } | undefined)?.digest;
+  if (digest !== digestOf(tokens)) problems.push(`digest ${digest} != sha256(tokens)`);
+  if (problems.length > 0) throw new Error(`bad report stream: ${problems.join("; ")}`);
+  return tokens;
+}
