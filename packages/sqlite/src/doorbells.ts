@@ -83,7 +83,8 @@ export class Doorbells {
 
   /** After a commit that appended events of `taskId`: rings its watchers on a later tick. */
   ringEvents(taskId: string): void {
-    if (this.#bus.listenerCount(channel(taskId)) === 0) return;
+    // Most appends have no watcher in this process: skip the channel lookup (a string build) for them.
+    if (this.#eventWatchers === 0 || this.#bus.listenerCount(channel(taskId)) === 0) return;
     this.#rings.add(taskId);
     if (this.#ringScheduled) return;
     this.#ringScheduled = true;

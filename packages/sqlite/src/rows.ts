@@ -57,3 +57,55 @@ export function encodeError(error: SerializedError | null): string | null {
 export const TASK_COLUMNS =
   "id, name, status, revision, input, result, error, owner, identity, attempt, claims, run_at, " +
   "lease_owner, lease_expires_at, cancel_requested_at, last_seq, parent_id, created_at, updated_at";
+
+/**
+ * A `taskwire_tasks` row as a statement in raw mode returns it: the values of {@link TASK_COLUMNS} in
+ * order. Hot write paths (claim, settle) read rows this way: better-sqlite3 builds a row object with one
+ * slow-path property store per column, an array costs one allocation, and the record below is a literal.
+ */
+export type TaskValues = [
+  id: string,
+  name: string,
+  status: TaskStatus,
+  revision: number,
+  input: string,
+  result: string | null,
+  error: string | null,
+  owner: string,
+  identity: string | null,
+  attempt: number,
+  claims: number,
+  run_at: number,
+  lease_owner: string | null,
+  lease_expires_at: number | null,
+  cancel_requested_at: number | null,
+  last_seq: number,
+  parent_id: string | null,
+  created_at: number,
+  updated_at: number,
+];
+
+/** Maps a raw row ({@link TaskValues}) to the interface's record. */
+export function valuesToTaskRecord(v: TaskValues): TaskRecord {
+  return {
+    id: v[0],
+    name: v[1],
+    status: v[2],
+    revision: v[3],
+    input: v[4],
+    result: v[5],
+    error: v[6] === null ? null : (JSON.parse(v[6]) as SerializedError),
+    owner: v[7],
+    identity: v[8],
+    attempt: v[9],
+    claims: v[10],
+    runAt: v[11],
+    leaseOwner: v[12],
+    leaseExpiresAt: v[13],
+    cancelRequestedAt: v[14],
+    lastSeq: v[15],
+    parentId: v[16],
+    createdAt: v[17],
+    updatedAt: v[18],
+  };
+}

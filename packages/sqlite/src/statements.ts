@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { TASK_COLUMNS, type TaskRow } from "./rows";
+import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
 
 type Db = Database.Database;
 type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -51,13 +51,13 @@ export interface Statements {
   getIdempotency: Stmt<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>;
   putIdempotency: Stmt<[string, string, string, string, string, number]>;
   claimCandidates: Stmt<[{ now: number; names: string; limit: number }], { id: string; revision: number }>;
-  claim: Stmt<[string, number, number, string, number], TaskRow>;
+  claim: Stmt<[string, number, number, string, number], TaskValues>;
   renew: Stmt<[number, string, number, string], { cancel_requested_at: number | null }>;
   cancelRequestedAt: Stmt<[string], { cancel_requested_at: number | null }>;
   insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
   advanceSeq: Stmt<[number, string, number, string, number]>;
   insertEvent: Stmt<[string, number, string, string, number]>;
-  settle: Stmt<[SettleParams], TaskRow>;
+  settle: Stmt<[SettleParams], TaskValues>;
   cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
   cancelRunning: Stmt<[number, number, string, number], TaskRow>;
   loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
@@ -117,11 +117,11 @@ export function prepareStatements(db: Db): Statements {
            ORDER BY run_at, rowid LIMIT @limit)
        ) ORDER BY run_at, rid LIMIT @limit`,
     ),
-    claim: p<[string, number, number, string, number], TaskRow>(
+    claim: p<[string, number, number, string, number], TaskValues>(
       `UPDATE taskwire_tasks SET status = 'running', revision = revision + 1, claims = claims + 1,
          lease_owner = ?, lease_expires_at = ?, updated_at = ?
        WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
-    ),
+    ).raw(),
     renew: p<[number, string, number, string], { cancel_requested_at: number | null }>(
       `UPDATE taskwire_tasks SET lease_expires_at = ? WHERE ${FENCE} RETURNING cancel_requested_at`,
     ),
@@ -143,14 +143,14 @@ export function prepareStatements(db: Db): Statements {
     insertEvent: p<[string, number, string, string, number]>(
       "INSERT INTO taskwire_events (task_id, seq, name, data, at) VALUES (?, ?, ?, ?, ?)",
     ),
-    settle: p<[SettleParams], TaskRow>(
+    settle: p<[SettleParams], TaskValues>(
       `UPDATE taskwire_tasks SET status = @status, revision = revision + 1, updated_at = @now,
          lease_owner = NULL, lease_expires_at = NULL, result = COALESCE(@result, result),
          error = COALESCE(@error, error), attempt = attempt + @attempt_inc, run_at = COALESCE(@run_at, run_at),
          last_seq = last_seq + @terminal
        WHERE id = @id AND revision = @revision AND status = 'running' AND lease_owner = @worker
        RETURNING ${TASK_COLUMNS}`,
-    ),
+    ).raw(),
     cancelWaiting: p<[number, number, string, number], TaskRow>(
       `UPDATE taskwire_tasks SET status = 'cancelled', cancel_requested_at = COALESCE(cancel_requested_at, ?),
          revision = revision + 1, updated_at = ?, last_seq = last_seq + 1

@@ -15,7 +15,7 @@ import {
   type TaskRecord,
 } from "@taskwire/core";
 import type { Doorbells } from "./doorbells";
-import { encodeError, type TaskRow, toTaskRecord } from "./rows";
+import { encodeError, type TaskRow, toTaskRecord, valuesToTaskRecord } from "./rows";
 import type { SettleParams, Statements } from "./statements";
 import { OpFailure, type WriteOp } from "./write-queue";
 
@@ -101,10 +101,8 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
     for (const { id, revision } of candidates) {
       const row = s.claim.get(request.workerId, expiresAt, request.now, id, revision);
       if (!row) continue; // cannot happen under the write lock; the CAS makes it safe if it ever did
-      claimed.push({
-        task: toTaskRecord(row),
-        lease: { taskId: id, workerId: request.workerId, revision: row.revision },
-      });
+      const task = valuesToTaskRecord(row);
+      claimed.push({ task, lease: { taskId: id, workerId: request.workerId, revision: task.revision } });
     }
     return claimed;
   };
@@ -191,11 +189,12 @@ export function settleTaskOp(
     };
     const row = s.settle.get(params);
     if (!row) return leaseFailure(s, lease, () => "the lease is no longer held");
+    const task = valuesToTaskRecord(row);
     if ("event" in settlement) {
-      s.insertEvent.run(row.id, row.last_seq, settlement.status, settlement.event, now);
-      batch.afterCommit(() => bells.ringEvents(row.id));
+      s.insertEvent.run(task.id, task.lastSeq, settlement.status, settlement.event, now);
+      batch.afterCommit(() => bells.ringEvents(task.id));
     }
-    return toTaskRecord(row);
+    return task;
   };
 }
 
