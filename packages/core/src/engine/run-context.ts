@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import type { Logger } from "pino";
 import { decode, encode } from "../codec/codec";
 import {
   InvalidDefinitionError,
@@ -9,16 +7,17 @@ import {
 } from "../errors/taskwire-error";
 import type { TaskUser } from "../identity/task-user";
 import { sleep } from "../internal/bell";
+import type { LazyAbort } from "../internal/lazy-abort";
+import type { LazyLogger } from "../internal/lazy-logger";
 import { assertStepName } from "../step/step";
 import type { StepOptions } from "../step/step-options";
-import { runInStepScope, type StepScope } from "../step/step-scope";
+import { runInStepScope, StepBody, type StepScope, tryGetStepBody } from "../step/step-scope";
 import type { Lease, StepRecord, TaskHistory, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, TypedTaskContext } from "../task/define-task";
 import { DEFAULT_STEP_RETRY, resolveRetryPolicy, retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
 
-/** Counts the emits made inside one step body, so a replay that skips the body skips their positions. */
-const stepEmits = new AsyncLocalStorage<{ emits: number }>();
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a run context needs from the engine. */
 export interface RunContextDeps {
@@ -27,9 +26,10 @@ export interface RunContextDeps {
   definition: AnyTaskDefinition;
   attempt: number;
   history: TaskHistory;
-  signal: AbortSignal;
+  /** Stop flag of the run; its `AbortSignal` (`ctx.signal`) is created only when read. */
+  signal: LazyAbort;
   user: TaskUser;
-  logger: Logger;
+  logger: LazyLogger;
   now: () => number;
   /** Called when a fenced write shows the lease is gone: the run must stop at once. */
   onLeaseLost: (error: unknown) => void;
@@ -49,6 +49,8 @@ export class RunContext implements StepScope {
   #emitPosition = 0;
   #occurrences = new Map<string, number>();
   #emitChain: Promise<void> = Promise.resolve();
+  /** Appends queued on the chain and not yet finished; with no error, 0 means nothing to flush. */
+  #emitsInFlight = 0;
   #emitError: unknown;
   #closed = false;
 
@@ -60,9 +62,13 @@ export class RunContext implements StepScope {
       taskId: deps.lease.taskId,
       name: deps.definition.name,
       attempt: deps.attempt,
-      signal: deps.signal,
+      get signal() {
+        return deps.signal.signal;
+      },
       user: deps.user,
-      logger: deps.logger,
+      get logger() {
+        return deps.logger.logger;
+      },
       emit: (name: string, data: unknown) => this.emit(name, data),
       step: <T>(name: string, fn: () => T | Promise<T>, options?: StepOptions) =>
         this.runStep(name, fn, options),
@@ -91,13 +97,13 @@ export class RunContext implements StepScope {
     const policy = resolveRetryPolicy(options?.retry, DEFAULT_STEP_RETRY);
     const emitStart = this.#emitPosition;
     for (let attempt = 1; ; attempt++) {
-      const counter = { emits: 0 };
+      const counter = new StepBody();
       try {
-        const value = await stepEmits.run(counter, () => runInStepScope(null, fn));
+        const value = await runInStepScope(counter, fn);
         const output = encode(value);
         // Events the body emitted become durable before its checkpoint, so a checkpoint never
         // claims emits the WAL does not have.
-        await this.flushEmits();
+        if (this.#emitsInFlight > 0 || this.#emitError !== undefined) await this.flushEmits();
         this.#throwIfStopped();
         await this.#deps.store.appendStep(this.#deps.lease, {
           position,
@@ -122,7 +128,7 @@ export class RunContext implements StepScope {
           { event: "task.step_retry_scheduled", step: key, attempt, delayMs: delay, err: error },
           "step failed, retrying",
         );
-        await sleep(delay, this.#deps.signal);
+        await sleep(delay, this.#deps.signal.signal);
         // A retried body re-emits from the same positions; positional dedupe drops what is already durable.
         this.#emitPosition = emitStart;
       }
@@ -143,7 +149,7 @@ export class RunContext implements StepScope {
     const parsed = parseWith(schema, data, `event "${name}" of task "${definition.name}"`);
     this.#throwIfStopped();
     const position = this.#emitPosition++;
-    const counter = stepEmits.getStore();
+    const counter = tryGetStepBody();
     if (counter) counter.emits += 1;
     if (position < this.#eventNames.length) {
       const recorded = this.#eventNames[position];
@@ -158,21 +164,30 @@ export class RunContext implements StepScope {
     }
     this.#eventNames.push(name);
     const record = { seq: position + 1, name, data: encode(parsed), at: this.#deps.now() };
+    this.#emitsInFlight += 1;
     this.#emitChain = this.#emitChain.then(async () => {
-      if (this.#emitError !== undefined) return;
       try {
-        await this.#deps.store.appendEvent(this.#deps.lease, record);
+        if (this.#emitError === undefined) await this.#deps.store.appendEvent(this.#deps.lease, record);
       } catch (error) {
         this.#emitError = error;
         this.#deps.onLeaseLost(error);
+      } finally {
+        this.#emitsInFlight -= 1;
       }
     });
   }
 
-  /** Waits until every emitted event is durable; rethrows the first append failure. */
-  async flushEmits(): Promise<void> {
-    await this.#emitChain;
-    if (this.#emitError !== undefined) throw this.#emitError;
+  /**
+   * Waits until every emitted event is durable; rethrows the first append failure. Returns a settled
+   * promise at once when nothing is in flight (the common case between steps that emit nothing).
+   */
+  flushEmits(): Promise<void> {
+    if (this.#emitsInFlight === 0) {
+      return this.#emitError === undefined ? RESOLVED : Promise.reject(this.#emitError);
+    }
+    return this.#emitChain.then(() => {
+      if (this.#emitError !== undefined) throw this.#emitError;
+    });
   }
 
   /** Marks the body finished: later emits are programming errors. */

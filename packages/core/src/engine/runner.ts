@@ -9,6 +9,8 @@ import {
 } from "../errors/taskwire-error";
 import { type IdentitySidecar, toTaskUser } from "../identity/task-user";
 import { runInUserContext, SERVICE_PRINCIPAL } from "../identity/user-context";
+import { LazyAbort } from "../internal/lazy-abort";
+import { LazyLogger } from "../internal/lazy-logger";
 import type { ClaimedTask, Settlement, TaskHistory, TaskStore } from "../store/task-store";
 import { retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
@@ -48,10 +50,10 @@ const failedEventData = (error: SerializedError) =>
  * the run without writing anything.
  */
 export function startRun(deps: RunnerDeps, claimed: ClaimedTask): RunHandle {
-  const controller = new AbortController();
+  const controller = new LazyAbort();
   let stopKind: StopKind | undefined;
   const stop = (kind: StopKind, reason?: unknown) => {
-    if (stopKind === "lease_lost" || controller.signal.aborted) {
+    if (stopKind === "lease_lost" || controller.aborted) {
       stopKind ??= kind;
       return;
     }
@@ -67,7 +69,7 @@ export function startRun(deps: RunnerDeps, claimed: ClaimedTask): RunHandle {
     get stopKind() {
       return stopKind;
     },
-    done: Promise.resolve().then(() => execute(deps, claimed, controller.signal, stop, () => stopKind)),
+    done: Promise.resolve().then(() => execute(deps, claimed, controller, stop, () => stopKind)),
   };
   return handle;
 }
@@ -75,14 +77,14 @@ export function startRun(deps: RunnerDeps, claimed: ClaimedTask): RunHandle {
 async function execute(
   deps: RunnerDeps,
   { task, lease }: ClaimedTask,
-  signal: AbortSignal,
+  signal: LazyAbort,
   stop: (kind: StopKind, reason?: unknown) => void,
   stopKind: () => StopKind | undefined,
 ): Promise<Settlement | undefined> {
   const { store, logger: baseLogger, now } = deps;
   const registration = deps.registry.get(task.name);
   const definition = registration.definition;
-  const logger = baseLogger.child({ taskId: task.id, task: task.name, attempt: task.attempt });
+  const logger = new LazyLogger(baseLogger, { taskId: task.id, task: task.name, attempt: task.attempt });
   const settle = async (settlement: Settlement): Promise<Settlement | undefined> => {
     try {
       await store.settleTask(lease, settlement, now());
@@ -168,7 +170,7 @@ async function execute(
   }
 }
 
-function logSettlement(logger: Logger, settlement: Settlement): void {
+function logSettlement(logger: LazyLogger, settlement: Settlement): void {
   if (settlement.status === "completed") logger.info({ event: "task.run_completed" }, "task completed");
   else if (settlement.status === "failed")
     logger.info({ event: "task.run_failed", code: settlement.error.code }, "task failed");

@@ -6,14 +6,30 @@ export interface StepScope {
   runStep<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<Awaited<T>>;
 }
 
-const scope = new AsyncLocalStorage<StepScope | null>();
+/**
+ * Marks code running inside one step body: no nested checkpoints there, and the body's emits are
+ * counted (a replay that skips the body skips that many emit positions). One slot holds both the scope
+ * and this marker, so a step enters one AsyncLocalStorage context, not two.
+ */
+export class StepBody {
+  emits = 0;
+}
 
-/** Runs `fn` with `runner` as the active step scope (`null` = inside a step body: no nested checkpoints). */
-export function runInStepScope<T>(runner: StepScope | null, fn: () => T): T {
+const scope = new AsyncLocalStorage<StepScope | StepBody>();
+
+/** Runs `fn` with `runner` as the active step scope, or inside a step body (no nested checkpoints). */
+export function runInStepScope<T>(runner: StepScope | StepBody, fn: () => T): T {
   return scope.run(runner, fn);
 }
 
 /** The active step scope, `null` inside a step body, `undefined` outside any task. */
 export function tryGetStepScope(): StepScope | null | undefined {
-  return scope.getStore();
+  const current = scope.getStore();
+  return current instanceof StepBody ? null : current;
+}
+
+/** The step body being executed, if any. */
+export function tryGetStepBody(): StepBody | undefined {
+  const current = scope.getStore();
+  return current instanceof StepBody ? current : undefined;
 }
