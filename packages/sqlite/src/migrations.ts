@@ -81,6 +81,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX taskwire_idempotency_task ON taskwire_idempotency (task_id);
     `,
   },
+  {
+    version: 2,
+    name: "claim_index_order",
+    // Same columns, predicate spelled NOT IN. A query repeats a partial index's predicate verbatim to use
+    // it, and a repeated `status IN (…)` term made the planner treat status as multi-valued: every claim
+    // sorted all ready tasks in a temp B-tree instead of reading the index in run_at order up to the limit.
+    sql: `
+      DROP INDEX taskwire_tasks_claim;
+      CREATE INDEX taskwire_tasks_claim ON taskwire_tasks (status, lease_expires_at, run_at)
+        WHERE status NOT IN ('completed', 'failed', 'cancelled');
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

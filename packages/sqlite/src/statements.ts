@@ -8,7 +8,28 @@ type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 const FENCE = "id = ? AND revision = ? AND status = 'running' AND lease_owner = ?";
 
 /** The predicate of the partial claim index, repeated verbatim in queries that must use it. */
-const ACTIVE = "status IN ('queued', 'retrying', 'running')";
+const ACTIVE = "status NOT IN ('completed', 'failed', 'cancelled')";
+
+/** A claimable row: {@link TaskValues} then its rowid (the tie-break of equal `run_at`). */
+export type ClaimRow = [...TaskValues, rowid: number];
+
+/** Claim candidates of one kind, oldest first: `(bound, name or JSON array of names, limit)`. */
+export type ClaimList = Stmt<[number, string, number], ClaimRow>;
+
+/** A task name matches one of a JSON array of names. */
+const NAMES_IN = "IN (SELECT value FROM json_each(?))";
+
+/**
+ * One claim path: a range of the partial claim index read in (run_at, rowid) order, stopping at the limit.
+ * The paths are separate statements, merged by the caller only when more than one returns rows: a
+ * UNION of the three, sorted again, cost a co-routine and temp B-trees on every claim, even an empty one.
+ */
+function claimList(p: <P extends unknown[], R>(sql: string) => Stmt<P, R>, where: string, name: string) {
+  return p<[number, string, number], ClaimRow>(
+    `SELECT ${TASK_COLUMNS}, rowid FROM taskwire_tasks
+     WHERE ${ACTIVE} AND ${where} AND name ${name} ORDER BY run_at, rowid LIMIT ?`,
+  ).raw();
+}
 
 /** Named parameters of {@link Statements.insertTask}. */
 export interface InsertTaskParams {
@@ -50,8 +71,13 @@ export interface Statements {
   insertTask: Stmt<[InsertTaskParams]>;
   getIdempotency: Stmt<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>;
   putIdempotency: Stmt<[string, string, string, string, string, number]>;
-  claimCandidates: Stmt<[{ now: number; names: string; limit: number }], { id: string; revision: number }>;
-  claim: Stmt<[string, number, number, string, number], TaskValues>;
+  claimQueued: ClaimList;
+  claimQueuedIn: ClaimList;
+  claimRetrying: ClaimList;
+  claimRetryingIn: ClaimList;
+  claimExpired: ClaimList;
+  claimExpiredIn: ClaimList;
+  claim: Stmt<[string, number, number, number, number]>;
   renew: Stmt<[number, string, number, string], { cancel_requested_at: number | null }>;
   cancelRequestedAt: Stmt<[string], { cancel_requested_at: number | null }>;
   insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
@@ -96,32 +122,23 @@ export function prepareStatements(db: Db): Statements {
          task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at`,
     ),
 
-    // Ready tasks oldest runAt first (rowid breaks ties in insertion order). Each branch walks the partial
-    // claim index in run_at order (the `status IN (...)` term is repeated verbatim so the planner may use
-    // it); the outer sort merges three short lists.
-    claimCandidates: p<[{ now: number; names: string; limit: number }], { id: string; revision: number }>(
-      `SELECT id, revision FROM (
-         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
-           WHERE ${ACTIVE} AND status = 'queued' AND lease_expires_at IS NULL AND run_at <= @now
-             AND name IN (SELECT value FROM json_each(@names))
-           ORDER BY run_at, rowid LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
-           WHERE ${ACTIVE} AND status = 'retrying' AND lease_expires_at IS NULL AND run_at <= @now
-             AND name IN (SELECT value FROM json_each(@names))
-           ORDER BY run_at, rowid LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT id, revision, run_at, rowid AS rid FROM taskwire_tasks
-           WHERE ${ACTIVE} AND status = 'running' AND lease_expires_at < @now
-             AND name IN (SELECT value FROM json_each(@names))
-           ORDER BY run_at, rowid LIMIT @limit)
-       ) ORDER BY run_at, rid LIMIT @limit`,
+    claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
+    claimQueuedIn: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", NAMES_IN),
+    claimRetrying: claimList(p, "status = 'retrying' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
+    claimRetryingIn: claimList(
+      p,
+      "status = 'retrying' AND lease_expires_at IS NULL AND run_at <= ?",
+      NAMES_IN,
     ),
-    claim: p<[string, number, number, string, number], TaskValues>(
+    claimExpired: claimList(p, "status = 'running' AND lease_expires_at < ?", "= ?"),
+    claimExpiredIn: claimList(p, "status = 'running' AND lease_expires_at < ?", NAMES_IN),
+    // The revision read with the row is the compare-and-swap; the record is completed in JS (no RETURNING:
+    // it costs an ephemeral table per statement).
+    claim: p<[string, number, number, number, number]>(
       `UPDATE taskwire_tasks SET status = 'running', revision = revision + 1, claims = claims + 1,
          lease_owner = ?, lease_expires_at = ?, updated_at = ?
-       WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
-    ).raw(),
+       WHERE rowid = ? AND revision = ?`,
+    ),
     renew: p<[number, string, number, string], { cancel_requested_at: number | null }>(
       `UPDATE taskwire_tasks SET lease_expires_at = ? WHERE ${FENCE} RETURNING cancel_requested_at`,
     ),

@@ -15,7 +15,7 @@ import {
   type TaskRecord,
 } from "@taskwire/core";
 import type { Doorbells } from "./doorbells";
-import { encodeError, type TaskRow, toTaskRecord, valuesToTaskRecord } from "./rows";
+import { encodeError, type TaskRow, type TaskValues, toTaskRecord, valuesToTaskRecord } from "./rows";
 import type { SettleParams, Statements } from "./statements";
 import { OpFailure, type WriteOp } from "./write-queue";
 
@@ -88,21 +88,34 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
   };
 }
 
-/** Claims ready and lease-expired tasks, each by a compare-and-swap on the revision it was read with. */
+/** Claims ready and lease-expired tasks, oldest `run_at` first, each by a compare-and-swap on its revision. */
 export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<ClaimedTask[]> {
   return () => {
-    const candidates = s.claimCandidates.all({
-      now: request.now,
-      names: JSON.stringify(request.names),
-      limit: request.limit,
-    });
+    const { now, limit, workerId } = request;
+    const one = request.names.length === 1;
+    const names = one ? (request.names[0] as string) : JSON.stringify(request.names);
+    let rows = (one ? s.claimQueued : s.claimQueuedIn).all(now, names, limit);
+    for (const more of [
+      (one ? s.claimRetrying : s.claimRetryingIn).all(now, names, limit),
+      (one ? s.claimExpired : s.claimExpiredIn).all(now, names, limit),
+    ]) {
+      if (more.length === 0) continue;
+      rows = rows.concat(more).sort((a, b) => a[11] - b[11] || a[19] - b[19]); // run_at, rowid
+      if (rows.length > limit) rows.length = limit;
+    }
     const claimed: ClaimedTask[] = [];
-    const expiresAt = request.now + request.leaseMs;
-    for (const { id, revision } of candidates) {
-      const row = s.claim.get(request.workerId, expiresAt, request.now, id, revision);
-      if (!row) continue; // cannot happen under the write lock; the CAS makes it safe if it ever did
-      const task = valuesToTaskRecord(row);
-      claimed.push({ task, lease: { taskId: id, workerId: request.workerId, revision: task.revision } });
+    const expiresAt = now + request.leaseMs;
+    for (const row of rows) {
+      const { changes } = s.claim.run(workerId, expiresAt, now, row[19], row[3]);
+      if (changes === 0) continue; // cannot happen under the write lock; the CAS makes it safe if it ever did
+      const task = valuesToTaskRecord(row as unknown as TaskValues);
+      task.status = "running";
+      task.revision += 1;
+      task.claims += 1;
+      task.leaseOwner = workerId;
+      task.leaseExpiresAt = expiresAt;
+      task.updatedAt = now;
+      claimed.push({ task, lease: { taskId: task.id, workerId, revision: task.revision } });
     }
     return claimed;
   };

@@ -87,6 +87,7 @@ describe("sqliteStore on a file", () => {
     onTestFinished(() => void db.close());
     expect(db.prepare("SELECT version, name FROM taskwire_migrations").all()).toEqual([
       { version: 1, name: "initial" },
+      { version: 2, name: "claim_index_order" },
     ]);
     const tables = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'taskwire_%' ORDER BY name")
