@@ -49,7 +49,7 @@ const failedEventData = (error: SerializedError) =>
  * and settles it (completed, failed, retrying, cancelled, or handed back on shutdown). A lost lease ends
  * the run without writing anything.
  */
-export function startRun(deps: RunnerDeps, claimed: ClaimedTask): RunHandle {
+export function startRun(deps: RunnerDeps, claimed: ClaimedTask, onSettling?: () => void): RunHandle {
   const controller = new LazyAbort();
   let stopKind: StopKind | undefined;
   const stop = (kind: StopKind, reason?: unknown) => {
@@ -69,7 +69,7 @@ export function startRun(deps: RunnerDeps, claimed: ClaimedTask): RunHandle {
     get stopKind() {
       return stopKind;
     },
-    done: Promise.resolve().then(() => execute(deps, claimed, controller, stop, () => stopKind)),
+    done: Promise.resolve().then(() => execute(deps, claimed, controller, stop, () => stopKind, onSettling)),
   };
   return handle;
 }
@@ -80,6 +80,7 @@ async function execute(
   signal: LazyAbort,
   stop: (kind: StopKind, reason?: unknown) => void,
   stopKind: () => StopKind | undefined,
+  onSettling: (() => void) | undefined,
 ): Promise<Settlement | undefined> {
   const { store, logger: baseLogger, now } = deps;
   const registration = deps.registry.get(task.name);
@@ -87,7 +88,9 @@ async function execute(
   const logger = new LazyLogger(baseLogger, { taskId: task.id, task: task.name, attempt: task.attempt });
   const settle = async (settlement: Settlement): Promise<Settlement | undefined> => {
     try {
-      await store.settleTask(lease, settlement, now());
+      const written = store.settleTask(lease, settlement, now());
+      onSettling?.(); // the settlement is queued: the handler is done, its slot may be refilled now
+      await written;
       if (settlement.status !== "queued" && settlement.status !== "retrying") deps.tokens.delete(task.id);
       logSettlement(logger, settlement);
       return settlement;

@@ -28,6 +28,8 @@ export class Worker {
   readonly #running = new Map<string, RunHandle>();
   readonly #bell = new Bell();
   #reserved = 0;
+  /** Runs whose handler finished and whose settlement is being written: their slots are free again. */
+  #settling = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -51,6 +53,11 @@ export class Worker {
     return this.#running.size;
   }
 
+  /** Slots taken: runs whose handler has not finished, plus reservations. */
+  get #busy(): number {
+    return this.#running.size - this.#settling + this.#reserved;
+  }
+
   start(): void {
     this.#unwatchCancels = this.#store.watchCancels((taskId) => this.#running.get(taskId)?.stop("cancel"));
     this.#heartbeat = setInterval(
@@ -67,7 +74,7 @@ export class Worker {
 
   /** Reserves a slot for a task the caller is about to create already claimed; false when full. */
   tryReserve(): boolean {
-    if (this.#stopping || this.#running.size + this.#reserved >= this.#options.concurrency) return false;
+    if (this.#stopping || this.#busy >= this.#options.concurrency) return false;
     this.#reserved += 1;
     return true;
   }
@@ -135,7 +142,7 @@ export class Worker {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       this.#bell.clear();
-      const capacity = this.#options.concurrency - this.#running.size - this.#reserved;
+      const capacity = this.#options.concurrency - this.#busy;
       let full = false;
       if (capacity > 0 && this.#registry.names().length > 0) {
         try {
@@ -164,7 +171,16 @@ export class Worker {
       { event: "task.claimed", taskId, task: claimed.task.name, claims: claimed.task.claims },
       "task claimed",
     );
-    const handle = startRun(this.#deps, claimed);
+    // Claim the next task as soon as this run's settlement is queued, not once it committed: the claim then
+    // joins the settlement's group commit instead of costing a commit of its own. The new handler starts
+    // after that commit, so at most `concurrency` handlers ever run at once.
+    let settling = false;
+    const handle = startRun(this.#deps, claimed, () => {
+      if (settling) return;
+      settling = true;
+      this.#settling += 1;
+      this.#bell.ring();
+    });
     this.#running.set(taskId, handle);
     handle.done
       .then((settlement) => {
@@ -173,7 +189,9 @@ export class Worker {
       })
       .catch((error) => this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed"))
       .finally(() => {
-        this.#running.delete(taskId);
+        if (settling) this.#settling -= 1;
+        // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
+        if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
         this.#bell.ring();
       });
   }

@@ -1,0 +1,54 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { z } from "zod";
+import { defineTask } from "../src/index";
+import { collect, makeTaskflow } from "./helpers";
+
+describe("worker concurrency", () => {
+  it("never runs more than `concurrency` handlers at once, refilling slots as runs settle", async () => {
+    let active = 0;
+    let peak = 0;
+    const def = defineTask({
+      name: "concurrency.steps",
+      input: z.object({ i: z.number() }),
+      result: z.object({ i: z.number() }),
+      async run(input, ctx) {
+        active += 1;
+        peak = Math.max(peak, active);
+        try {
+          await ctx.step("a", () => 1);
+          await new Promise((r) => setTimeout(r, 1));
+          await ctx.step("b", () => 2);
+          return { i: input.i };
+        } finally {
+          active -= 1;
+        }
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { concurrency: 3 });
+    const ref = taskflow.task(def);
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => taskflow.start(ref, { i })));
+    for (const { taskId } of ids) expect((await collect(taskflow, taskId)).at(-1)?.name).toBe("completed");
+    expect(peak).toBe(3);
+  });
+
+  it("re-runs a task whose retry is due at once (it may be claimed again while its failed run settles)", async () => {
+    let attempts = 0;
+    const def = defineTask({
+      name: "concurrency.retry_now",
+      input: z.object({}),
+      result: z.object({ attempt: z.number() }),
+      retry: { maxAttempts: 3, initialDelayMs: 0, jitter: false },
+      async run(_input, ctx) {
+        attempts += 1;
+        await ctx.step("setup", () => 1);
+        if (ctx.attempt < 3) throw new Error("again");
+        return { attempt: ctx.attempt };
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { concurrency: 2 });
+    const { taskId } = await taskflow.start(taskflow.task(def), {});
+    const events = await collect(taskflow, taskId);
+    expect(events.at(-1)).toMatchObject({ name: "completed", data: { result: { attempt: 3 } } });
+    expect(attempts).toBe(3);
+  });
+});
