@@ -3,7 +3,7 @@ import type { Unwatch } from "@taskwire/core";
 
 /**
  * The store's local watcher registry. Rings arrive from this store's own committed writes (the fast
- * path), from the listener connection (NOTIFY from any node, this one included), from the fallback poll
+ * path), from the listener connection (NOTIFY from every other store), from the fallback poll
  * and from the after-reconnect "ring everyone"; they are coalesced per task and delivered
  * on a later tick. Every callback is bound to the async context of its `watch*` call, so it never runs
  * with the identity of whoever's write (or whichever socket) caused the ring.

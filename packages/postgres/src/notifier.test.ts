@@ -10,28 +10,40 @@ describe("encodePayloads / decodePayload", () => {
     const payloads = encodePayloads(ids);
     expect(payloads.length).toBe(Math.ceil(1000 / Math.floor((MAX_PAYLOAD_BYTES + 1) / 37)));
     for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
-    expect(payloads.flatMap(decodePayload)).toEqual(ids);
+    expect(payloads.flatMap((p) => decodePayload(p).ids)).toEqual(ids);
   });
 
-  it("escapes commas and percent signs inside ids; a plain single id decodes to itself", () => {
-    const ids = ["a,b", "100%", "%2C", "%25,", "plain", "ü,€"];
+  it("escapes separators and percent signs inside ids; a plain single id decodes to itself", () => {
+    const ids = ["a,b", "100%", "%2C", "%25,", "a|b", "%7C", "plain", "ü,€"];
     const payloads = encodePayloads(ids);
     expect(payloads).toHaveLength(1);
-    expect(decodePayload(payloads[0]!)).toEqual(ids);
-    expect(decodePayload("7c0e7d5e-task")).toEqual(["7c0e7d5e-task"]);
+    expect(decodePayload(payloads[0]!)).toEqual({ origin: undefined, ids });
+    expect(decodePayload("7c0e7d5e-task")).toEqual({ origin: undefined, ids: ["7c0e7d5e-task"] });
+  });
+
+  it("prefixes every payload with the origin tag, within the byte budget", () => {
+    const ids = Array.from({ length: 500 }, (_, i) => uuid(i));
+    const payloads = encodePayloads(ids, MAX_PAYLOAD_BYTES, "a1b2c3|");
+    expect(payloads.length).toBeGreaterThan(2);
+    for (const p of payloads) {
+      expect(p.startsWith("a1b2c3|")).toBe(true);
+      expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+      expect(decodePayload(p).origin).toBe("a1b2c3");
+    }
+    expect(payloads.flatMap((p) => decodePayload(p).ids)).toEqual(ids);
   });
 
   it("measures bytes, not characters, and leaves out an id too long for any payload", () => {
     const wide = "€".repeat(1000); // 3000 bytes
     const payloads = encodePayloads([wide, wide, wide, "x".repeat(MAX_PAYLOAD_BYTES + 1), "short"]);
     for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
-    expect(payloads.flatMap(decodePayload)).toEqual([wide, wide, wide, "short"]);
+    expect(payloads.flatMap((p) => decodePayload(p).ids)).toEqual([wide, wide, wide, "short"]);
     expect(encodePayloads(["x".repeat(MAX_PAYLOAD_BYTES)])).toEqual(["x".repeat(MAX_PAYLOAD_BYTES)]);
   });
 });
 
 describe("Notifier", () => {
-  function harness(fail = () => false) {
+  function harness(fail = () => false, origin?: string) {
     const sends: Array<{ channels: string[]; payloads: string[] }> = [];
     const errors: number[] = [];
     let release: (() => void) | undefined;
@@ -43,6 +55,7 @@ describe("Notifier", () => {
         if (fail()) throw new Error("connection lost");
       },
       onError: (_error, ids) => errors.push(ids),
+      origin,
     });
     return {
       notifier,
@@ -57,14 +70,14 @@ describe("Notifier", () => {
   }
 
   it("coalesces the ids touched in one tick into one statement, one payload per channel", async () => {
-    const { notifier, sends } = harness();
+    const { notifier, sends } = harness(undefined, "me");
     notifier.add("s_events", "a");
     notifier.add("s_events", "b");
     notifier.add("s_events", "a");
     notifier.add("s_cancels", "c");
     expect(sends).toHaveLength(0); // never inside the writer's call
     await tick();
-    expect(sends).toEqual([{ channels: ["s_events", "s_cancels"], payloads: ["a,b", "c"] }]);
+    expect(sends).toEqual([{ channels: ["s_events", "s_cancels"], payloads: ["me|a,b", "me|c"] }]);
   });
 
   it("keeps at most one send in flight; ids touched meanwhile ride the next one", async () => {

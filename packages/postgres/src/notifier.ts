@@ -17,6 +17,11 @@ export interface NotifierOptions {
   onError: (error: unknown, ids: number) => void;
   /** Largest payload in bytes. @default {@link MAX_PAYLOAD_BYTES} */
   maxPayloadBytes?: number;
+  /**
+   * Tag prefixed to every payload (`<origin>|id,id,…`), so the sending store's own listener can skip
+   * the doorbells its fast path already rang.
+   */
+  origin?: string;
 }
 
 /**
@@ -35,6 +40,7 @@ export interface NotifierOptions {
 export class Notifier {
   #options: NotifierOptions;
   #maxBytes: number;
+  #prefix: string;
   /** channel → task ids touched since the last flush. */
   #pending = new Map<string, Set<string>>();
   #scheduled = false;
@@ -49,6 +55,7 @@ export class Notifier {
   constructor(options: NotifierOptions) {
     this.#options = options;
     this.#maxBytes = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+    this.#prefix = options.origin === undefined ? "" : `${escapeId(options.origin)}|`;
   }
 
   /** Queues a doorbell for `taskId` on `channel`; call it only after the write committed. */
@@ -87,7 +94,7 @@ export class Notifier {
     const channels: string[] = [];
     const payloads: string[] = [];
     for (const [channel, ids] of batch) {
-      for (const payload of encodePayloads(ids, this.#maxBytes)) {
+      for (const payload of encodePayloads(ids, this.#maxBytes, this.#prefix)) {
         channels.push(channel);
         payloads.push(payload);
       }
@@ -125,45 +132,56 @@ export class Notifier {
   }
 }
 
-/** Escapes the separator (and the escape character) so any task id survives a batch. */
+const ESCAPES: Record<string, string> = { "%": "%25", ",": "%2C", "|": "%7C" };
+const UNESCAPES: Record<string, string> = { "25": "%", "2C": ",", "7C": "|" };
+
+/** Escapes the separators (and the escape character) so any task id survives a batch. */
 function escapeId(id: string): string {
-  return id.includes(",") || id.includes("%") ? id.replaceAll("%", "%25").replaceAll(",", "%2C") : id;
+  return /[%,|]/.test(id) ? id.replace(/[%,|]/g, (c) => ESCAPES[c]!) : id;
+}
+
+function unescapeId(part: string): string {
+  return part.includes("%") ? part.replace(/%(25|2C|7C)/g, (_, hex: string) => UNESCAPES[hex]!) : part;
 }
 
 /**
- * Joins task ids into comma-separated payloads below `maxBytes` each. An id too long to fit any payload
- * is left out: PostgreSQL could not carry it, and the fallback poll rings its watchers instead.
+ * Joins task ids into comma-separated payloads of at most `maxBytes` each, every one starting with
+ * `prefix`. An id too long to fit any payload is left out: PostgreSQL could not carry it, and the
+ * fallback poll rings its watchers instead.
  */
-export function encodePayloads(ids: Iterable<string>, maxBytes = MAX_PAYLOAD_BYTES): string[] {
+export function encodePayloads(ids: Iterable<string>, maxBytes = MAX_PAYLOAD_BYTES, prefix = ""): string[] {
   const payloads: string[] = [];
-  let current = "";
-  let bytes = 0;
+  const base = Buffer.byteLength(prefix);
+  let parts: string[] = [];
+  let bytes = base;
   for (const id of ids) {
     const part = escapeId(id);
     const size = Buffer.byteLength(part);
-    if (size > maxBytes) continue;
-    if (current !== "" && bytes + 1 + size > maxBytes) {
-      payloads.push(current);
-      current = "";
-      bytes = 0;
+    if (base + size > maxBytes) continue;
+    if (parts.length > 0 && bytes + 1 + size > maxBytes) {
+      payloads.push(prefix + parts.join(","));
+      parts = [];
+      bytes = base;
     }
-    if (current === "") {
-      current = part;
-      bytes = size;
-    } else {
-      current = `${current},${part}`;
-      bytes += 1 + size;
-    }
+    bytes += (parts.length > 0 ? 1 : 0) + size;
+    parts.push(part);
   }
-  if (current !== "") payloads.push(current);
+  if (parts.length > 0) payloads.push(prefix + parts.join(","));
   return payloads;
 }
 
-/** The task ids of a payload made by {@link encodePayloads} (a single unbatched id decodes to itself). */
-export function decodePayload(payload: string): string[] {
-  return payload
-    .split(",")
-    .map((part) =>
-      part.includes("%") ? part.replace(/%(25|2C)/g, (_, hex) => (hex === "25" ? "%" : ",")) : part,
-    );
+/**
+ * Reads a payload made by {@link encodePayloads}: the origin tag, if any, and the task ids. A payload
+ * without a `|` (a plain task id, as an operator's `NOTIFY` would send) is all ids and has no origin.
+ */
+export function decodePayload(payload: string): { origin: string | undefined; ids: string[] } {
+  const bar = payload.indexOf("|");
+  const origin = bar < 0 ? undefined : unescapeId(payload.slice(0, bar));
+  return {
+    origin,
+    ids: payload
+      .slice(bar + 1)
+      .split(",")
+      .map(unescapeId),
+  };
 }

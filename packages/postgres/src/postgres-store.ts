@@ -302,8 +302,8 @@ class PostgresStore implements TaskStore {
 
   /**
    * Rings after a committed write: this store's own watchers directly (the fast path: a later tick, in
-   * each watcher's async context, without waiting for PostgreSQL), and every other node through the
-   * coalesced after-commit NOTIFY. Our own listener hears that NOTIFY too and rings again: harmless.
+   * each watcher's async context, without waiting for PostgreSQL), and every other store, on any node,
+   * through the coalesced after-commit NOTIFY (which this store's own listener recognises and skips).
    */
   #committed(kind: "events" | "cancels", taskId: string): void {
     if (kind === "events") this.#doorbells.ringEvents(taskId);

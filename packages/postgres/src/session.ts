@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Doorbells } from "./doorbells";
 import { FallbackPoll } from "./fallback-poll";
@@ -37,6 +38,11 @@ export interface SessionSpec {
 export async function startSession(spec: SessionSpec): Promise<Session> {
   const { options, doorbells, channels, sql, schema } = spec;
   const logger = options.logger;
+  // Tags this session's NOTIFY payloads: its own listener skips them, because the fast path in
+  // `#committed` already rang this store's watchers (a second ring would cost each of them a re-read,
+  // and would call cancel watchers twice for one request). Every other store, in this process or not,
+  // has another origin and is rung.
+  const origin = randomBytes(6).toString("hex");
   const ownsPool = !options.pool;
   const pool =
     options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
@@ -55,12 +61,14 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
       config: listenerConfig(options),
       channels: [channels.events, channels.cancels],
       onNotification: (channel, payload) => {
-        // Payloads are batches of task ids; nothing is deduplicated: a spurious ring is harmless.
+        // Batches of task ids; nothing else is deduplicated (a spurious ring is harmless).
+        const batch = decodePayload(payload);
+        if (batch.origin === origin) return;
         const ring =
           channel === channels.events
             ? (id: string) => doorbells.ringEvents(id)
             : (id: string) => doorbells.ringCancel(id);
-        for (const id of decodePayload(payload)) ring(id);
+        for (const id of batch.ids) ring(id);
       },
       onReconnect: ({ attempts, downMs }) => {
         logger?.info(
@@ -78,6 +86,7 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
     });
     await listener.start();
     const notifier = new Notifier({
+      origin,
       send: async (channelList, payloads) => {
         await pool.query({ ...sql.notify, values: [channelList, payloads] });
       },

@@ -58,7 +58,15 @@ describePg(env, "postgresStore notifications after commit", () => {
     );
     await Promise.all(leases.map((lease) => store.appendEvent(lease, event(1))));
     const ids = new Set(leases.map((l) => l.taskId));
-    const heard = () => new Set(payloads.flatMap((p) => p.split(",").map((s) => s.replaceAll("%2C", ","))));
+    const heard = () =>
+      new Set(
+        payloads.flatMap((p) =>
+          p
+            .slice(p.indexOf("|") + 1)
+            .split(",")
+            .map((s) => s.replaceAll("%2C", ",")),
+        ),
+      );
     await until(() => [...ids].every((id) => heard().has(id)), 3000, "a doorbell for every task");
     expect(payloads.length).toBeGreaterThanOrEqual(3); // 300 × ~86 bytes needs at least 4 payloads…
     expect(payloads.length).toBeLessThan(150); // …and nothing like one per write
@@ -78,10 +86,15 @@ describePg(env, "postgresStore notifications after commit", () => {
     expect((await store.requestCancel(cancelled.taskId, T0 + 3, encode(null))).outcome).toBe(
       "already_requested",
     );
-    await until(() => events.includes(settled.taskId) && cancels.includes(cancelled.taskId), 2000, "rings");
+    const ids = (payloads: string[]) => payloads.map((p) => p.slice(p.indexOf("|") + 1));
+    await until(
+      () => ids(events).includes(settled.taskId) && ids(cancels).includes(cancelled.taskId),
+      2000,
+      "rings",
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.join(",")).not.toContain(retried.taskId);
-    expect(cancels).toEqual([cancelled.taskId]); // a repeated request is not a new cancel
+    expect(ids(cancels)).toEqual([cancelled.taskId]); // a repeated request is not a new cancel
   });
 
   it("rings this store's own watchers directly, without the listener, in the watcher's context", async () => {
@@ -121,6 +134,29 @@ describePg(env, "postgresStore notifications after commit", () => {
 
     proxy.resume(); // the listener reconnects and rings every watcher
     await until(() => remoteRings > 0, 8000, "the after-reconnect ring");
+  });
+
+  it("rings its own watchers once per write (it skips its own NOTIFY) and another store's through NOTIFY", async () => {
+    const a = await opened();
+    const b = await opened({ pollIntervalMs: 0 });
+    const lease = await running(a);
+    let ownRings = 0;
+    let otherRings = 0;
+    const ownCancels: string[] = [];
+    onTestFinished(a.watchEvents(lease.taskId, () => ownRings++));
+    onTestFinished(b.watchEvents(lease.taskId, () => otherRings++));
+    onTestFinished(a.watchCancels((taskId) => ownCancels.push(taskId)));
+    for (let seq = 1; seq <= 3; seq++) {
+      await a.appendEvent(lease, event(seq));
+      await until(() => ownRings === seq && otherRings === seq, 2000, `the rings of event ${seq}`);
+    }
+    await a.requestCancel(lease.taskId, T0, encode(null));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // time for a duplicate to show up
+    expect([ownRings, otherRings]).toEqual([3, 3]);
+    expect(ownCancels).toEqual([lease.taskId]);
+    // A hand-written NOTIFY carrying a bare task id (no origin tag) rings every store.
+    await env.query("SELECT pg_notify($1, $2)", [`${env.schema}_events`, lease.taskId]);
+    await until(() => ownRings === 4 && otherRings === 4, 2000, "the rings of a hand-written NOTIFY");
   });
 
   it("logs migrations and listener failures and reconnects, never event payloads", async () => {
