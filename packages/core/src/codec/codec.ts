@@ -11,12 +11,23 @@ const TAG = "$tw";
  * @example decode(encode({ n: 10n, at: new Date(0) })) // { n: 10n, at: Date(0) }
  */
 export function encode(value: unknown): string {
+  // Strings, finite numbers, booleans and null encode as plain JSON: the replacer would leave them as-is.
+  const type = typeof value;
+  if (
+    type === "string" ||
+    type === "boolean" ||
+    value === null ||
+    (type === "number" && Number.isFinite(value))
+  )
+    return JSON.stringify(value);
   const text = JSON.stringify(value === undefined ? null : value, replacer);
   return text;
 }
 
 /** Decodes a string produced by {@link encode}. */
 export function decode<T = unknown>(text: string): T {
+  // Every tag and every escaped key contains "$tw"; without it the reviver would change nothing.
+  if (!text.includes(TAG)) return JSON.parse(text) as T;
   return JSON.parse(text, reviver) as T;
 }
 

@@ -19,23 +19,27 @@ export interface RetryPolicy {
 export type ResolvedRetryPolicy = Required<RetryPolicy>;
 
 /** Defaults for task-level retries. */
-export const DEFAULT_TASK_RETRY: ResolvedRetryPolicy = {
+export const DEFAULT_TASK_RETRY: ResolvedRetryPolicy = Object.freeze({
   maxAttempts: 3,
   backoff: "exponential",
   initialDelayMs: 1000,
   maxDelayMs: 60_000,
   jitter: true,
-};
+});
 
 /** Defaults for step-level retries: none, the task-level policy handles failures. */
-export const DEFAULT_STEP_RETRY: ResolvedRetryPolicy = { ...DEFAULT_TASK_RETRY, maxAttempts: 1 };
+export const DEFAULT_STEP_RETRY: ResolvedRetryPolicy = Object.freeze({
+  ...DEFAULT_TASK_RETRY,
+  maxAttempts: 1,
+});
 
 /** Fills a policy with defaults. */
 export function resolveRetryPolicy(
   policy: RetryPolicy | undefined,
   base: ResolvedRetryPolicy,
 ): ResolvedRetryPolicy {
-  const out = { ...base, ...stripUndefined(policy ?? {}) };
+  if (policy === undefined) return base; // the common case: every step call without options
+  const out = { ...base, ...stripUndefined(policy) };
   if (!Number.isInteger(out.maxAttempts) || out.maxAttempts < 1) out.maxAttempts = 1;
   return out;
 }

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { canonicalEncode, decode, encode } from "./codec";
+
+describe("codec", () => {
+  it("round-trips primitives as plain JSON (the fast path) and objects through the tags", () => {
+    for (const value of ["text", "$tw", "", 0, -1.5, true, false, null]) {
+      expect(encode(value)).toBe(JSON.stringify(value));
+      expect(decode(encode(value))).toEqual(value);
+    }
+    expect(encode(undefined)).toBe("null");
+    expect(encode(Number.NaN)).toBe("null");
+    expect(decode(encode(10n))).toBe(10n);
+    expect(decode(encode(new Date(5)))).toEqual(new Date(5));
+  });
+
+  it("keeps user keys spelled like the tag, and values without the tag decode unchanged", () => {
+    const value = { $tw: "bigint", v: "1", nested: { $tw$: [1, { $tw: 2 }] }, plain: [1, "a", null] };
+    const text = encode(value);
+    expect(decode(text)).toEqual(value);
+    expect(decode('{"a":[1,{"b":"x"}],"c":null}')).toEqual({ a: [1, { b: "x" }], c: null });
+    expect(decode(encode({ at: new Date(0), n: 2n ** 70n }))).toEqual({ at: new Date(0), n: 2n ** 70n });
+  });
+
+  it("encodes canonically (sorted keys) for idempotency hashes", () => {
+    expect(canonicalEncode({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
+  });
+});
