@@ -21,6 +21,20 @@ describe("codec", () => {
     expect(decode(encode({ at: new Date(0), n: 2n ** 70n }))).toEqual({ at: new Date(0), n: 2n ** 70n });
   });
 
+  it("encodes flat plain objects like the tagged path would", () => {
+    expect(encode({ a: 1, b: "x", c: null, d: undefined, e: true })).toBe(
+      '{"a":1,"b":"x","c":null,"e":true}',
+    );
+    expect(encode({ n: Number.NaN })).toBe('{"n":null}');
+    expect(decode(encode({ n: 1n, s: "a" }))).toEqual({ n: 1n, s: "a" });
+    expect(decode(encode({ $tw: 1 }))).toEqual({ $tw: 1 });
+    expect(encode({ $tw: 1 })).toBe('{"$tw$":1}');
+    expect(decode(encode({ when: new Date(1) }))).toEqual({ when: new Date(1) });
+    const withToJSON = { a: 1, toJSON: () => "custom" };
+    expect(encode(withToJSON)).toBe('"custom"');
+    expect(decode(encode(Object.assign(Object.create(null), { a: 1 })))).toEqual({ a: 1 });
+  });
+
   it("encodes canonically (sorted keys) for idempotency hashes", () => {
     expect(canonicalEncode({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
   });

@@ -20,8 +20,31 @@ export function encode(value: unknown): string {
     (type === "number" && Number.isFinite(value))
   )
     return JSON.stringify(value);
+  if (type === "object" && isFlatPlainObject(value as object)) return JSON.stringify(value);
   const text = JSON.stringify(value === undefined ? null : value, replacer);
   return text;
+}
+
+/**
+ * A plain object whose members are all strings, numbers, booleans, null or undefined, with no key that
+ * could need escaping: the replacer would change nothing (the common shape of inputs and results).
+ */
+function isFlatPlainObject(value: object): boolean {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (key.startsWith(TAG)) return false;
+    const member = (value as Record<string, unknown>)[key];
+    const type = typeof member;
+    if (
+      member !== null &&
+      type !== "string" &&
+      type !== "number" &&
+      type !== "boolean" &&
+      type !== "undefined"
+    )
+      return false;
+  }
+  return true;
 }
 
 /** Decodes a string produced by {@link encode}. */

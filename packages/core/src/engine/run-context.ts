@@ -19,6 +19,14 @@ import { parseWith } from "../task/validate";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
 /** What a run context needs from the engine. */
 export interface RunContextDeps {
   store: TaskStore;
@@ -99,7 +107,9 @@ export class RunContext implements StepScope {
     for (let attempt = 1; ; attempt++) {
       const counter = new StepBody();
       try {
-        const value = await runInStepScope(counter, fn);
+        const returned = runInStepScope(counter, fn);
+        // A synchronous body needs no await (with async hooks on, each await allocates promises).
+        const value = isThenable(returned) ? await returned : returned;
         const output = encode(value);
         // Events the body emitted become durable before its checkpoint, so a checkpoint never
         // claims emits the WAL does not have.

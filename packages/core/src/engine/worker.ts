@@ -182,18 +182,24 @@ export class Worker {
       this.#bell.ring();
     });
     this.#running.set(taskId, handle);
-    handle.done
-      .then((settlement) => {
-        if (settlement?.status === "retrying" && !this.#stopping)
-          this.wakeAt(settlement.runAt, this.#deps.now());
-      })
-      .catch((error) => this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed"))
-      .finally(() => {
-        if (settling) this.#settling -= 1;
-        // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
-        if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
-        this.#bell.ring();
-      });
+    void this.#afterRun(handle, () => settling);
+  }
+
+  /** Bookkeeping once a run ends (one async function: fewer promises than a then/catch/finally chain). */
+  async #afterRun(handle: RunHandle, settling: () => boolean): Promise<void> {
+    const taskId = handle.claimed.task.id;
+    try {
+      const settlement = await handle.done;
+      if (settlement?.status === "retrying" && !this.#stopping)
+        this.wakeAt(settlement.runAt, this.#deps.now());
+    } catch (error) {
+      this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
+    } finally {
+      if (settling()) this.#settling -= 1;
+      // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
+      if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
+      this.#bell.ring();
+    }
   }
 
   async #renewLeases(): Promise<void> {
