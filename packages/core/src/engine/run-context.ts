@@ -19,6 +19,9 @@ import { parseWith } from "../task/validate";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** The checkpoint lookup of a run without history (read only). */
+const NO_STEPS: ReadonlyMap<number, StepRecord> = new Map();
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return (
     value !== null &&
@@ -50,13 +53,13 @@ export interface RunContextDeps {
 export class RunContext implements StepScope {
   readonly api: TypedTaskContext;
   #deps: RunContextDeps;
-  #steps: Map<number, StepRecord>;
+  #steps: ReadonlyMap<number, StepRecord>;
   /** Names of every event of this task so far (recorded + appended by this run); index = seq - 1. */
   #eventNames: string[];
   #stepPosition = 0;
   #emitPosition = 0;
   #occurrences = new Map<string, number>();
-  #emitChain: Promise<void> = Promise.resolve();
+  #emitChain: Promise<void> = RESOLVED;
   /** Appends queued on the chain and not yet finished; with no error, 0 means nothing to flush. */
   #emitsInFlight = 0;
   #emitError: unknown;
@@ -64,7 +67,8 @@ export class RunContext implements StepScope {
 
   constructor(deps: RunContextDeps) {
     this.#deps = deps;
-    this.#steps = new Map(deps.history.steps.map((s) => [s.position, s]));
+    this.#steps =
+      deps.history.steps.length === 0 ? NO_STEPS : new Map(deps.history.steps.map((s) => [s.position, s]));
     this.#eventNames = [...deps.history.eventNames];
     this.api = Object.freeze({
       taskId: deps.lease.taskId,
@@ -113,7 +117,7 @@ export class RunContext implements StepScope {
         const output = encode(value);
         // Events the body emitted become durable before its checkpoint, so a checkpoint never
         // claims emits the WAL does not have.
-        if (this.#emitsInFlight > 0 || this.#emitError !== undefined) await this.flushEmits();
+        if (this.emitsPending) await this.flushEmits();
         this.#throwIfStopped();
         await this.#deps.store.appendStep(this.#deps.lease, {
           position,
@@ -185,6 +189,11 @@ export class RunContext implements StepScope {
         this.#emitsInFlight -= 1;
       }
     });
+  }
+
+  /** Whether {@link flushEmits} has anything to wait for or report. */
+  get emitsPending(): boolean {
+    return this.#emitsInFlight > 0 || this.#emitError !== undefined;
   }
 
   /**

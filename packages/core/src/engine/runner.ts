@@ -138,7 +138,7 @@ async function execute(
     const userContext = { userId: sidecar.userId, displayName: sidecar.displayName, claims: sidecar.claims };
     const value = await runInUserContext(userContext, () => ctx.enter(() => definition.run(input, ctx.api)));
     ctx.close();
-    await ctx.flushEmits();
+    if (ctx.emitsPending) await ctx.flushEmits();
     if (stopKind() === "cancel") return await settle({ status: "cancelled", event: cancelledEventData() });
     if (stopKind() !== undefined) throw signal.reason;
     const result = parseWith(definition.result, value, `result of task "${task.name}"`);
