@@ -83,7 +83,8 @@ export interface Statements {
   insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
   advanceSeq: Stmt<[number, string, number, string, number]>;
   insertEvent: Stmt<[string, number, string, string, number]>;
-  settle: Stmt<[SettleParams], TaskValues>;
+  settle: Stmt<[SettleParams]>;
+  getTaskValues: Stmt<[string], TaskValues>;
   cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
   cancelRunning: Stmt<[number, number, string, number], TaskRow>;
   loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
@@ -160,14 +161,15 @@ export function prepareStatements(db: Db): Statements {
     insertEvent: p<[string, number, string, string, number]>(
       "INSERT INTO taskwire_events (task_id, seq, name, data, at) VALUES (?, ?, ?, ?, ?)",
     ),
-    settle: p<[SettleParams], TaskValues>(
+    settle: p<[SettleParams]>(
       `UPDATE taskwire_tasks SET status = @status, revision = revision + 1, updated_at = @now,
          lease_owner = NULL, lease_expires_at = NULL, result = COALESCE(@result, result),
          error = COALESCE(@error, error), attempt = attempt + @attempt_inc, run_at = COALESCE(@run_at, run_at),
          last_seq = last_seq + @terminal
-       WHERE id = @id AND revision = @revision AND status = 'running' AND lease_owner = @worker
-       RETURNING ${TASK_COLUMNS}`,
-    ).raw(),
+       WHERE id = @id AND revision = @revision AND status = 'running' AND lease_owner = @worker`,
+    ),
+    // Read back after a write in the same transaction; cheaper than RETURNING (an ephemeral table per run).
+    getTaskValues: p<[string], TaskValues>(`SELECT ${TASK_COLUMNS} FROM taskwire_tasks WHERE id = ?`).raw(),
     cancelWaiting: p<[number, number, string, number], TaskRow>(
       `UPDATE taskwire_tasks SET status = 'cancelled', cancel_requested_at = COALESCE(cancel_requested_at, ?),
          revision = revision + 1, updated_at = ?, last_seq = last_seq + 1

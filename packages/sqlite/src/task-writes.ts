@@ -200,9 +200,9 @@ export function settleTaskOp(
       run_at: settlement.status === "retrying" || settlement.status === "queued" ? settlement.runAt : null,
       terminal: isTerminalStatus(settlement.status) ? 1 : 0,
     };
-    const row = s.settle.get(params);
-    if (!row) return leaseFailure(s, lease, () => "the lease is no longer held");
-    const task = valuesToTaskRecord(row);
+    if (s.settle.run(params).changes === 0)
+      return leaseFailure(s, lease, () => "the lease is no longer held");
+    const task = valuesToTaskRecord(s.getTaskValues.get(lease.taskId) as TaskValues);
     if ("event" in settlement) {
       s.insertEvent.run(task.id, task.lastSeq, settlement.status, settlement.event, now);
       batch.afterCommit(() => bells.ringEvents(task.id));
