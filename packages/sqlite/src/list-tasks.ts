@@ -1,6 +1,7 @@
 import type { TaskFilter } from "@taskwire/core";
 import type Database from "better-sqlite3";
 import { TASK_COLUMNS, type TaskRow } from "./rows";
+import { BOUND_LIMIT } from "./statements";
 
 /** Default and fallback page size of `listTasks`. */
 export const DEFAULT_LIST_LIMIT = 100;
@@ -46,7 +47,7 @@ export class ListTasksQuery {
     if (!statement) {
       statement = this.#db.prepare<unknown[], TaskRow>(
         `SELECT ${TASK_COLUMNS} FROM taskwire_tasks ${key ? `WHERE ${key}` : ""}
-         ORDER BY created_at DESC, id DESC LIMIT ?`,
+         ORDER BY created_at DESC, id DESC ${BOUND_LIMIT}`,
       );
       this.#cache.set(key, statement);
     }
