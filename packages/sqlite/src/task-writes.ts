@@ -63,21 +63,22 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
       createdAt: spec.now,
       updatedAt: spec.now,
     };
-    const inserted = s.insertTask.run({
-      id: task.id,
-      name: task.name,
-      status: task.status,
-      revision: task.revision,
-      input: task.input,
-      owner: task.owner,
-      identity: task.identity,
-      claims: task.claims,
-      run_at: task.runAt,
-      lease_owner: task.leaseOwner,
-      lease_expires_at: task.leaseExpiresAt,
-      parent_id: task.parentId,
-      now: spec.now,
-    });
+    const inserted = s.insertTask.run(
+      task.id,
+      task.name,
+      task.status,
+      task.revision,
+      task.input,
+      task.owner,
+      task.identity,
+      task.claims,
+      task.runAt,
+      task.leaseOwner,
+      task.leaseExpiresAt,
+      task.parentId,
+      spec.now,
+      spec.now,
+    );
     if (inserted.changes === 0) {
       return new OpFailure(new StoreConflictError(spec.id, "a task with this id already exists"));
     }
@@ -185,22 +186,21 @@ export function settleTaskOp(
   now: number,
 ): WriteOp<TaskRecord> {
   return (batch) => {
-    const params: SettleParams = {
-      id: lease.taskId,
-      revision: lease.revision,
-      worker: lease.workerId,
-      status: settlement.status,
+    const params: SettleParams = [
+      settlement.status,
       now,
-      result: settlement.status === "completed" ? settlement.result : null,
-      error:
-        settlement.status === "failed" || settlement.status === "retrying"
-          ? encodeError(settlement.error)
-          : null,
-      attempt_inc: settlement.status === "retrying" ? 1 : 0,
-      run_at: settlement.status === "retrying" || settlement.status === "queued" ? settlement.runAt : null,
-      terminal: isTerminalStatus(settlement.status) ? 1 : 0,
-    };
-    if (s.settle.run(params).changes === 0)
+      settlement.status === "completed" ? settlement.result : null,
+      settlement.status === "failed" || settlement.status === "retrying"
+        ? encodeError(settlement.error)
+        : null,
+      settlement.status === "retrying" ? 1 : 0,
+      settlement.status === "retrying" || settlement.status === "queued" ? settlement.runAt : null,
+      isTerminalStatus(settlement.status) ? 1 : 0,
+      lease.taskId,
+      lease.revision,
+      lease.workerId,
+    ];
+    if (s.settle.run(...params).changes === 0)
       return leaseFailure(s, lease, () => "the lease is no longer held");
     const task = valuesToTaskRecord(s.getTaskValues.get(lease.taskId) as TaskValues);
     if ("event" in settlement) {
