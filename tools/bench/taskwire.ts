@@ -36,9 +36,8 @@ function countingStore(inner: TaskStore, onCompleted: () => void): TaskStore {
     proto = Object.getPrototypeOf(proto);
   }
   const settleTask: TaskStore["settleTask"] = async (lease, settlement, now) => {
-    const task = await inner.settleTask(lease, settlement, now);
+    await inner.settleTask(lease, settlement, now);
     if (settlement.status === "completed") onCompleted();
-    return task;
   };
   store.settleTask = settleTask;
   return store as unknown as TaskStore;

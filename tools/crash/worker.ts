@@ -82,9 +82,8 @@ function instrument(inner: TaskStore): TaskStore {
       if (prop === "settleTask") {
         const settleTask: TaskStore["settleTask"] = async (lease, settlement, now) => {
           point(`settle:${settlement.status}`);
-          const task = await target.settleTask(lease, settlement, now);
+          await target.settleTask(lease, settlement, now);
           point(`settled:${settlement.status}`);
-          return task;
         };
         return settleTask;
       }

@@ -244,7 +244,7 @@ class PostgresStore implements TaskStore {
     this.#committed("events", lease.taskId);
   }
 
-  async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord> {
+  async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
     const s = settlement;
     const values = [
       lease.taskId,
@@ -261,7 +261,6 @@ class PostgresStore implements TaskStore {
     if (!row) return this.#explain(lease, () => "the task changed concurrently");
     // Only terminal settlements append an event (the terminal one) in the same statement.
     if (TERMINAL.has(row.status)) this.#committed("events", lease.taskId);
-    return toTaskRecord(row);
   }
 
   async requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {

@@ -145,7 +145,7 @@ class SqliteStore implements TaskStore {
     return this.#write((s) => appendEventOp(s, this.#bells, lease, event));
   }
 
-  settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord> {
+  settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
     return this.#write((s) => settleTaskOp(s, this.#bells, lease, settlement, now));
   }
 

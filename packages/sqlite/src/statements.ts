@@ -97,7 +97,7 @@ export interface Statements {
   advanceSeq: Stmt<[number, string, number, string, number]>;
   insertEvent: Stmt<[string, number, string, string, number]>;
   settle: Stmt<SettleParams>;
-  getTaskValues: Stmt<[string], TaskValues>;
+  lastSeq: Stmt<[string], number>;
   cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
   cancelRunning: Stmt<[number, number, string, number], TaskRow>;
   loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
@@ -182,7 +182,7 @@ export function prepareStatements(db: Db): Statements {
        WHERE id = ? AND revision = ? AND status = 'running' AND lease_owner = ?`,
     ),
     // Read back after a write in the same transaction; cheaper than RETURNING (an ephemeral table per run).
-    getTaskValues: p<[string], TaskValues>(`SELECT ${TASK_COLUMNS} FROM taskwire_tasks WHERE id = ?`).raw(),
+    lastSeq: p<[string], number>("SELECT last_seq FROM taskwire_tasks WHERE id = ?").pluck(),
     cancelWaiting: p<[number, number, string, number], TaskRow>(
       `UPDATE taskwire_tasks SET status = 'cancelled', cancel_requested_at = COALESCE(cancel_requested_at, ?),
          revision = revision + 1, updated_at = ?, last_seq = last_seq + 1

@@ -184,7 +184,7 @@ export function settleTaskOp(
   lease: Lease,
   settlement: Settlement,
   now: number,
-): WriteOp<TaskRecord> {
+): WriteOp<void> {
   return (batch) => {
     const params: SettleParams = [
       settlement.status,
@@ -202,12 +202,17 @@ export function settleTaskOp(
     ];
     if (s.settle.run(...params).changes === 0)
       return leaseFailure(s, lease, () => "the lease is no longer held");
-    const task = valuesToTaskRecord(s.getTaskValues.get(lease.taskId) as TaskValues);
     if ("event" in settlement) {
-      s.insertEvent.run(task.id, task.lastSeq, settlement.status, settlement.event, now);
-      batch.afterCommit(() => bells.ringEvents(task.id));
+      // The settle bumped last_seq when terminal: the event takes that seq.
+      s.insertEvent.run(
+        lease.taskId,
+        s.lastSeq.get(lease.taskId) as number,
+        settlement.status,
+        settlement.event,
+        now,
+      );
+      batch.afterCommit(() => bells.ringEvents(lease.taskId));
     }
-    return task;
   };
 }
 

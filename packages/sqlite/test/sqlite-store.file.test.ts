@@ -21,7 +21,8 @@ describe("sqliteStore on a file", () => {
       at: 1001,
     });
     await first.appendEvent(lease, { seq: 1, name: "progress", data: '{"done":1}', at: 1001 });
-    const settled = await first.settleTask(lease, { status: "completed", result: '"ok"', event: "{}" }, 1002);
+    await first.settleTask(lease, { status: "completed", result: '"ok"', event: "{}" }, 1002);
+    const settled = await first.getTask(lease.taskId);
     await first.close();
 
     const second = await openStore({ path });

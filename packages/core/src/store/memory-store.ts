@@ -184,7 +184,7 @@ class MemoryStore implements TaskStore {
     this.#ring(task.id);
   }
 
-  async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord> {
+  async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
     this.#check();
     const task = this.#fenced(lease);
     task.revision += 1;
@@ -214,7 +214,6 @@ class MemoryStore implements TaskStore {
         task.runAt = settlement.runAt;
         break;
     }
-    return { ...task };
   }
 
   async requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {

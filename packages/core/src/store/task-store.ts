@@ -272,9 +272,10 @@ export interface TaskStore {
    * Terminal settlements append their terminal event (`event` is its encoded payload) at `lastSeq + 1` in
    * the same atomic write and ring watchers. `retrying` stores the error, bumps `attempt` and sets `runAt`;
    * `queued` hands the task back at `runAt` (shutdown), attempt unchanged. Rejects with
-   * `StoreConflictError` when the lease is no longer held. Returns the updated task.
+   * `StoreConflictError` when the lease is no longer held. Resolves (with nothing: read the task with
+   * `getTask` if needed) once the settlement is durable; the runner settles every task, so it is kept light.
    */
-  settleTask(lease: Lease, settlement: Settlement, now: number): Promise<TaskRecord>;
+  settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void>;
 
   /**
    * Records a cancel request. Sticky and idempotent: `cancelRequestedAt` is set once, by the first request.

@@ -180,7 +180,8 @@ export function claimConformance(suite: Suite): void {
     it("reports held false once the task settled", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
-      const settled = await kit.store.settleTask(lease, { status: "queued", runAt: T0 + 1 }, T0 + 1);
+      await kit.store.settleTask(lease, { status: "queued", runAt: T0 + 1 }, T0 + 1);
+      const settled = await kit.get(task.id);
       expect((await kit.store.renewLease(lease, T0 + 2, LEASE_MS)).held).toBe(false);
       expect(await kit.get(task.id)).toEqual(settled);
     });

@@ -102,16 +102,24 @@ export function raceConformance(suite: Suite): void {
       const { task, lease } = await kit.running();
       await kit.emit(lease, 1, 1);
       const results = await Promise.allSettled([
-        kit.store.settleTask(lease, { status: "completed", result: "1", event: TERMINAL_DATA }, T0 + 1),
-        kit.store.settleTask(lease, { status: "failed", error: boom(), event: TERMINAL_DATA }, T0 + 1),
-        kit.store.settleTask(lease, { status: "retrying", error: boom(), runAt: T0 + 9 }, T0 + 1),
-        kit.store.settleTask(lease, { status: "queued", runAt: T0 + 9 }, T0 + 1),
+        kit.store
+          .settleTask(lease, { status: "completed", result: "1", event: TERMINAL_DATA }, T0 + 1)
+          .then(() => "completed" as const),
+        kit.store
+          .settleTask(lease, { status: "failed", error: boom(), event: TERMINAL_DATA }, T0 + 1)
+          .then(() => "failed" as const),
+        kit.store
+          .settleTask(lease, { status: "retrying", error: boom(), runAt: T0 + 9 }, T0 + 1)
+          .then(() => "retrying" as const),
+        kit.store
+          .settleTask(lease, { status: "queued", runAt: T0 + 9 }, T0 + 1)
+          .then(() => "queued" as const),
         kit.store.appendEvent(lease, event(2)).then(() => undefined),
       ]);
       const settled = outcomes(results.slice(0, 4));
       outcomes(results.slice(4));
       expect(settled).toHaveLength(1);
-      const status = settled[0]!.status;
+      const status = settled[0]!;
       expect(await kit.get(task.id)).toMatchObject({ status, revision: lease.revision + 1 });
       const events = await kit.store.readEvents(task.id, 0, 10);
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
