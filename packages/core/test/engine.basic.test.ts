@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
 import { defineTask, isTaskwireError, memoryStore, step } from "../src/index";
-import { collect, makeTaskflow } from "./helpers";
+import { collect, deferred, makeTaskflow } from "./helpers";
 
 const fetchRows = step("fetchRows", async (n: number) => Array.from({ length: n }, (_, i) => i));
 
@@ -49,6 +49,25 @@ describe("engine basics", () => {
     expect(await collect(taskflow, taskId, 3)).toEqual([]);
   });
 
+  it("ends a subscription whose cursor is past the end of a running task once that task finishes", async () => {
+    const gate = deferred();
+    const slow = defineTask({
+      name: "reports.slow",
+      input: z.object({}),
+      result: z.object({}),
+      async run() {
+        await gate.promise;
+        return {};
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished);
+    const { taskId } = await taskflow.start(taskflow.task(slow), {});
+    const pending = collect(taskflow, taskId, 99); // e.g. a bogus Last-Event-ID
+    gate.resolve();
+    expect(await pending).toEqual([]);
+    expect((await taskflow.get(taskId)).status).toBe("completed");
+  });
+
   it("rejects invalid input with a ValidationError naming the field, and stores nothing", async () => {
     const store = memoryStore();
     const taskflow = await makeTaskflow(onTestFinished, { store });
@@ -81,7 +100,7 @@ describe("engine basics", () => {
       const last = events.at(-1);
       expect(last?.name).toBe("failed");
       expect(last?.data).toMatchObject({ error: { code: "VALIDATION_ERROR" } });
-      expect((last?.data as { error: { message: string } }).error.message).toContain(
+      expect((last!.data as { error: { message: string } }).error.message).toContain(
         mode === "event" ? '"n"' : '"ok"',
       );
     }

@@ -128,7 +128,7 @@ describe("replay after a crash", () => {
     const failed = events.at(-1);
     expect(failed?.name).toBe("failed");
     expect(failed?.data).toMatchObject({ error: { code: "NON_DETERMINISM" } });
-    const message = (failed?.data as { error: { message: string } }).error.message;
+    const message = (failed!.data as { error: { message: string } }).error.message;
     expect(message).toContain('"upload#0"');
     expect(message).toContain('"render#0"');
     expect((await second.get(taskId)).attempt).toBe(1); // not retried
@@ -190,7 +190,7 @@ describe("replay after a crash", () => {
     const when = new Date("2026-01-02T03:04:05.006Z");
     const { taskId } = await taskflow.start(taskflow.task(def), { big: 2n ** 70n, when });
     const events = await collect(taskflow, taskId);
-    expect((events[0]?.data as { at: Date }).at).toEqual(when);
+    expect((events[0]!.data as { at: Date }).at).toEqual(when);
     expect(events[1]?.data).toEqual({ result: { big: 2n ** 71n, when } });
   });
 });

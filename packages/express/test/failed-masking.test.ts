@@ -20,15 +20,19 @@ async function failedTask(production: boolean, typed: boolean) {
   const h = await makeHarness(onTestFinished, { production });
   h.taskflow.task(leaky);
   const sse = await parseSSEResponse(
-    request(h.tw.app).post("/api/tasks/mask.leaky").set(alice).set("accept", "text/event-stream").send({ typed }),
+    request(h.tw.app)
+      .post("/api/tasks/mask.leaky")
+      .set(alice)
+      .set("accept", "text/event-stream")
+      .send({ typed }),
   );
   const failed = sse.frames.at(-1);
   expect(failed?.event).toBe("failed");
-  const taskId = (sse.frames[0]?.data as { taskId: string }).taskId;
+  const taskId = (sse.frames[0]!.data as { taskId: string }).taskId;
   const snapshot = await request(h.tw.app).get(`/api/tasks/${taskId}`).set(alice);
   const stored = await h.taskflow.store.getTask(taskId);
   return {
-    frame: (failed?.data as { error: { code: string; message: string } }).error,
+    frame: (failed!.data as { error: { code: string; message: string } }).error,
     snapshot: snapshot.body.error,
     stored: stored?.error,
   };

@@ -1,5 +1,5 @@
 import { Bell } from "../internal/bell";
-import { isTerminalStatus, type TaskStore } from "../store/task-store";
+import { isTerminalStatus, type TaskRecord, type TaskStore } from "../store/task-store";
 import { toEvent } from "./snapshot";
 import type { TaskEvent } from "./task-ref";
 
@@ -31,9 +31,15 @@ export async function* subscribeEvents(
   store: TaskStore,
   taskId: string,
   options: SubscribeOptions = {},
+  known?: Pick<TaskRecord, "status" | "lastSeq">,
 ): AsyncGenerator<TaskEvent> {
   const { signal, batchSize = 256, maxWaitMs = 1000 } = options;
   let cursor = Math.max(0, Math.floor(options.afterSeq ?? 0));
+  // With the task as read just before, an empty read needs no re-read when the cursor is within what the
+  // task had appended then: its terminal event, still to come or already there, lies after the cursor.
+  // Only a cursor past the end (a finished task, or a bogus Last-Event-ID) needs the status re-checked.
+  if (known && isTerminalStatus(known.status) && cursor >= known.lastSeq) return;
+  const recheck = !known || cursor > known.lastSeq;
   const bell = new Bell();
   const unwatch = store.watchEvents(taskId, () => bell.ring());
   try {
@@ -47,7 +53,7 @@ export async function* subscribeEvents(
         if (TERMINAL.has(record.name)) return;
       }
       if (records.length === batchSize) continue;
-      if (records.length === 0) {
+      if (records.length === 0 && recheck) {
         // Resumed at or past the end of a finished task: nothing more will come.
         const task = await store.getTask(taskId);
         if (!task || (isTerminalStatus(task.status) && cursor >= task.lastSeq)) return;

@@ -220,8 +220,8 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     subscribe(taskId, subscribeOptions) {
       // Check access before the first event, but lazily: an AsyncIterable is returned synchronously.
       const iterate = async function* () {
-        await readOwned(taskId);
-        yield* subscribeEvents(store, taskId, subscribeOptions);
+        const task = await readOwned(taskId);
+        yield* subscribeEvents(store, taskId, subscribeOptions, task);
       };
       return iterate() as never;
     },

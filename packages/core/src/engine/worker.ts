@@ -27,6 +27,12 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #running = new Map<string, RunHandle>();
   readonly #bell = new Bell();
+  /**
+   * Whether claimable work may exist that this worker knows of (a local start it could not claim at
+   * creation, a full claim batch, a due retry). A freed slot rings the claim loop only then; work queued by
+   * other processes, or left by a dead worker, is found by the poll. Saves a claim query per finished run.
+   */
+  #backlog = true;
   #reserved = 0;
   /** Runs whose handler finished and whose settlement is being written: their slots are free again. */
   #settling = 0;
@@ -88,6 +94,7 @@ export class Worker {
 
   /** Rings the doorbell: there may be new work. */
   wake(): void {
+    this.#backlog = true;
     this.#bell.ring();
   }
 
@@ -145,6 +152,8 @@ export class Worker {
       const capacity = this.#options.concurrency - this.#busy;
       let full = false;
       if (capacity > 0 && this.#registry.names().length > 0) {
+        // Cleared before the query: a start that arrives meanwhile sets it again.
+        this.#backlog = false;
         try {
           const claimed = await this.#store.claimTasks({
             workerId: this.workerId,
@@ -155,7 +164,9 @@ export class Worker {
           });
           for (const c of claimed) this.#launch(c);
           full = claimed.length === capacity;
+          if (full) this.#backlog = true;
         } catch (error) {
+          this.#backlog = true;
           this.#logger.error({ event: "worker.claim_failed", err: error }, "claiming tasks failed");
         }
       }
@@ -179,7 +190,7 @@ export class Worker {
       if (settling) return;
       settling = true;
       this.#settling += 1;
-      this.#bell.ring();
+      if (this.#backlog) this.#bell.ring();
     });
     this.#running.set(taskId, handle);
     void this.#afterRun(handle, () => settling);
@@ -198,7 +209,7 @@ export class Worker {
       if (settling()) this.#settling -= 1;
       // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
       if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
-      this.#bell.ring();
+      if (this.#backlog || this.#stopping) this.#bell.ring();
     }
   }
 

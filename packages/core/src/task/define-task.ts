@@ -134,7 +134,7 @@ export type InferTaskEvents<T> =
 export function defineTask<
   TInput extends z.ZodType,
   TResult extends z.ZodType,
-  TEvents extends EventSchemas = {},
+  TEvents extends EventSchemas = Record<never, never>,
 >(options: TaskOptions<TInput, TResult, TEvents>): TaskDefinition<TInput, TResult, TEvents> {
   const { name } = options;
   if (typeof name !== "string" || name.length > 128 || !TASK_NAME_PATTERN.test(name)) {
