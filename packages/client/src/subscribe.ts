@@ -38,6 +38,12 @@ export interface SubscribeOptions<T extends AnyTask = AnyTask> {
   /** Called when a reconnect is scheduled (before its delay), with the seq it resumes after. */
   onReconnect?: (attempt: number, lastSeq: number) => void;
   reconnect?: ReconnectOptions;
+  /**
+   * Treat a connection that delivers no bytes (not even the server's `: heartbeat` comments, every 15 s by
+   * default) for this long as dead — a proxy or NAT that dropped it without closing — and resume from the
+   * last seq. `0` disables. @default 45000
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A live subscription: iterate it for events, or await `result`. */
@@ -235,14 +241,28 @@ class Subscription<T extends AnyTask> {
     });
     const reader = body.getReader();
     const decoder = new TextDecoder();
+    const idleMs = this.#options.idleTimeoutMs ?? 45_000;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const armIdle = () => {
+      if (idleMs <= 0) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        const message = `No data on the stream of task ${this.taskId} for ${idleMs} ms; reconnecting.`;
+        connection.abort(new TaskwireClientError(ClientErrorCode.NETWORK_ERROR, message));
+      }, idleMs);
+    };
     try {
       while (!terminal && !gap && fatal === undefined) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
+        armIdle();
         try {
           chunk = await reader.read();
         } catch (error) {
-          // Our own abort (close, signal, terminal) ends the loop; anything else is a dropped connection.
+          // Our own abort (close, signal, terminal, idle) ends the read; anything else is a dropped connection.
           return { kind: "gone", error };
+        } finally {
+          // Not while we wait for the consumer below: our own back-pressure is not a dead connection.
+          clearTimeout(idle);
         }
         if (chunk.done) {
           parser.feed(decoder.decode());
@@ -252,6 +272,7 @@ class Subscription<T extends AnyTask> {
         await this.#queue?.space();
       }
     } finally {
+      clearTimeout(idle);
       connection.abort();
       reader.releaseLock();
     }
