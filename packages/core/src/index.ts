@@ -58,6 +58,7 @@ export { type StepFunction, step } from "./step/step";
 export type { StepOptions } from "./step/step-options";
 export { memoryStore } from "./store/memory-store";
 export {
+  ACTIVE_STATUSES,
   type CancelOutcome,
   type ClaimedTask,
   type ClaimRequest,

@@ -72,4 +72,18 @@ describe("idempotency", () => {
     expect(b.created).toBe(true);
     expect(b.taskId).not.toBe(a.taskId);
   });
+
+  it("refuses a start over maxActivePerOwner with BackpressureError, but lets a re-attaching key through", async () => {
+    const taskflow = await makeTaskflow(onTestFinished, { worker: false });
+    const ref = taskflow.task(def);
+    const limit = { maxActivePerOwner: 1, retryAfterMs: 1234 };
+    const first = await taskflow.start(ref, { n: 1 }, { ...limit, idempotencyKey: "page" });
+    const refused = await taskflow.start(ref, { n: 2 }, limit).catch((e: unknown) => e);
+    expect(isTaskwireError(refused, "BACKPRESSURE")).toBe(true);
+    expect((refused as { retryAfterMs: number }).retryAfterMs).toBe(1234);
+    expect(await taskflow.start(ref, { n: 1 }, { ...limit, idempotencyKey: "page" })).toEqual({
+      taskId: first.taskId,
+      created: false,
+    });
+  });
 });

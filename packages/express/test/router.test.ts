@@ -165,6 +165,25 @@ describe("POST /tasks/:name", () => {
     expect((await start(bob)).status).toBe(202);
     expect(await h.store.listTasks({ owner: "alice" })).toHaveLength(2);
   });
+
+  it("lets a start that re-attaches by idempotency key through at the limit, and never overshoots it", async () => {
+    const h = await makeHarness(onTestFinished, {
+      limits: { maxActiveTasksPerOwner: 2 },
+      taskflowOptions: { worker: false },
+    });
+    const start = (key?: string) => {
+      const req = request(h.tw.app).post("/api/tasks/test.quick").set(alice);
+      return (key ? req.set("Idempotency-Key", key) : req).send({ n: 1 });
+    };
+    const first = await start("refresh");
+    expect(first.status).toBe(202);
+    const racing = await Promise.all([start(), start(), start(), start()]);
+    expect(racing.map((r) => r.status).sort()).toEqual([202, 429, 429, 429]);
+    const again = await start("refresh"); // a page refresh at the limit re-attaches, it is not refused
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ taskId: first.body.taskId, created: false });
+    expect(await h.store.listTasks({ owner: "alice" })).toHaveLength(2);
+  });
 });
 
 describe("GET /tasks/:taskId", () => {

@@ -17,6 +17,7 @@ import {
   type TaskStore,
   type Unwatch,
 } from "@taskwire/core";
+import { createLimited } from "./create-limited";
 import { Doorbells } from "./doorbells";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
@@ -134,6 +135,10 @@ class PostgresStore implements TaskStore {
       claim ? spec.now + claim.leaseMs : null,
     ];
     const idem = spec.idempotency;
+    if (spec.maxActivePerOwner !== undefined) {
+      const { pool } = await this.#use();
+      return createLimited(pool, this.#sql, this.#schema, spec, values, spec.maxActivePerOwner);
+    }
     let rows: Array<TaskRow & { created: boolean; conflict: boolean }>;
     if (!idem) {
       rows = await this.#query(this.#sql.createTask, values);

@@ -84,6 +84,17 @@ export function buildStatements(schema: string) {
         FROM ${idempotency} i JOIN ${tasks} t ON t.id = i.task_id
        WHERE i.owner = $1 AND i.task_name = $2 AND i.key = $3 AND i.expires_at > $5::bigint`),
 
+    /**
+     * $1 schema, $2 owner. Serialises the creates of one owner that carry `maxActivePerOwner` (held to the
+     * end of the transaction), so the count below and the insert after it are one atomic step.
+     */
+    lockOwner: statement(`SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`),
+
+    /** $1 owner. */
+    countActive: statement(`
+      SELECT count(*)::int AS active FROM ${tasks}
+       WHERE owner = $1::text AND status IN ('queued', 'running', 'retrying')`),
+
     getTask: statement(`SELECT * FROM ${tasks} WHERE id = $1`),
 
     /** $1 names, $2 worker, $3 now, $4 lease ms, $5 limit. Claimable rows are locked, never waited on. */

@@ -84,6 +84,7 @@ export interface Statements {
   insertTask: Stmt<InsertTaskParams>;
   getIdempotency: Stmt<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>;
   putIdempotency: Stmt<[string, string, string, string, string, number]>;
+  countActive: Stmt<[string], number>;
   claimQueued: ClaimList;
   claimQueuedIn: ClaimList;
   claimRetrying: ClaimList;
@@ -135,6 +136,12 @@ export function prepareStatements(db: Db): Statements {
        ON CONFLICT (owner, task_name, key) DO UPDATE SET
          task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at`,
     ),
+
+    // The owner's rows through the owner index; only `maxActivePerOwner` starts run it.
+    countActive: p<[string], number>(
+      `SELECT count(*) FROM taskwire_tasks
+       WHERE owner = ? AND status IN ('queued', 'running', 'retrying')`,
+    ).pluck(),
 
     claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
     claimQueuedIn: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", NAMES_IN),

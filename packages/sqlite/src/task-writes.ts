@@ -41,6 +41,12 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
         };
       }
     }
+    // After the key (a live key attaches even at the limit); atomic: ops of a batch run one by one
+    // inside its BEGIN IMMEDIATE transaction, and other processes wait for the write lock.
+    if (spec.maxActivePerOwner !== undefined) {
+      const active = s.countActive.get(spec.owner) ?? 0;
+      if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
+    }
     const claim = spec.claimFor;
     const task: TaskRecord = {
       id: spec.id,

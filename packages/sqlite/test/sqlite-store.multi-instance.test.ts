@@ -67,6 +67,7 @@ describe("two stores (two connections) on one file", () => {
     const a = await openStore({ path });
     const b = await openStore({ path, pollIntervalMs: 20 });
     const created = await a.createTask(newTask(running));
+    if (!created.created) throw new Error("the task was not created");
     const taskId = created.task.id;
     const calls: string[] = [];
     const unwatch = b.watchCancels((id) => calls.push(id));

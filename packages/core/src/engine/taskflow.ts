@@ -2,7 +2,12 @@ import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
 import { canonicalEncode, encode } from "../codec/codec";
-import { IdempotencyConflictError, ShuttingDownError, TaskNotFoundError } from "../errors/taskwire-error";
+import {
+  BackpressureError,
+  IdempotencyConflictError,
+  ShuttingDownError,
+  TaskNotFoundError,
+} from "../errors/taskwire-error";
 import { toSidecar } from "../identity/task-user";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
 import type { TaskFilter, TaskRecord, TaskStatus, TaskStore } from "../store/task-store";
@@ -51,6 +56,14 @@ export interface StartOptions {
   idempotencyKey?: string;
   /** Parent task id (set by child-task spawning). */
   parentId?: string;
+  /**
+   * Refuse the start with a `BackpressureError` when the owner already has this many queued, running or
+   * retrying tasks. Enforced atomically by the store, after the idempotency key: a start that re-attaches
+   * to an existing run is never refused. @default no limit
+   */
+  maxActivePerOwner?: number;
+  /** `retryAfterMs` of that `BackpressureError`. @default 5000 */
+  retryAfterMs?: number;
 }
 
 /** What `start` returns. */
@@ -192,6 +205,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           now: t,
           idempotency,
           claimFor: reserved ? { workerId, leaseMs } : undefined,
+          maxActivePerOwner: startOptions.maxActivePerOwner,
         });
       } catch (error) {
         if (reserved) worker?.fulfil(undefined);
@@ -199,6 +213,21 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
       }
       if (!result.created) {
         if (reserved) worker?.fulfil(undefined);
+        if ("limited" in result) {
+          logger.info(
+            {
+              event: "task.start_throttled",
+              owner: user.userId,
+              task: definition.name,
+              active: result.active,
+            },
+            "start refused: the owner is at its limit of active tasks",
+          );
+          throw new BackpressureError(
+            `Owner ${user.userId} already has ${result.active} active tasks (limit ${startOptions.maxActivePerOwner}); retry later.`,
+            startOptions.retryAfterMs ?? 5000,
+          );
+        }
         if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
         logger.debug(
           { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
 import { StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
 import {
+  ACTIVE_STATUSES,
   type CancelOutcome,
   type ClaimedTask,
   type ClaimRequest,
@@ -66,7 +67,16 @@ class MemoryStore implements TaskStore {
           conflict: existing.inputHash !== spec.idempotency.inputHash,
         };
       }
-      this.#idempotency.set(key, {
+    }
+    if (spec.maxActivePerOwner !== undefined) {
+      let active = 0;
+      for (const t of this.#tasks.values()) {
+        if (t.owner === spec.owner && ACTIVE_STATUSES.includes(t.status)) active++;
+      }
+      if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
+    }
+    if (spec.idempotency) {
+      this.#idempotency.set(JSON.stringify([spec.owner, spec.name, spec.idempotency.key]), {
         taskId: spec.id,
         inputHash: spec.idempotency.inputHash,
         expiresAt: spec.idempotency.expiresAt,

@@ -117,12 +117,22 @@ export interface NewTask {
   idempotency?: IdempotencySpec;
   /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
   claimFor?: { workerId: string; leaseMs: number };
+  /**
+   * Refuse the insert (result `limited`) when the owner already has this many `queued`, `running` or
+   * `retrying` tasks. Checked after the idempotency key (a live key attaches even at the limit) and
+   * atomically with the insert, so concurrent creates that all pass it never exceed it.
+   */
+  maxActivePerOwner?: number;
 }
 
 /** Result of {@link TaskStore.createTask}. */
 export type CreateTaskResult =
   | { created: true; task: TaskRecord; lease?: Lease }
-  | { created: false; task: TaskRecord; conflict: boolean };
+  | { created: false; task: TaskRecord; conflict: boolean }
+  | { created: false; limited: true; active: number };
+
+/** Statuses that count against `maxActivePerOwner`. */
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ["queued", "running", "retrying"];
 
 /** What {@link TaskStore.claimTasks} asks for. */
 export interface ClaimRequest {
@@ -224,7 +234,8 @@ export interface TaskStore {
    * that has not expired, nothing is inserted and the existing task is returned with `created: false`
    * and `conflict` true when the input hash differs. An expired key is taken over by the new task.
    * With `claimFor`, the new task is inserted already `running` under a lease for that worker
-   * (claims 1, revision 2) and the lease is returned.
+   * (claims 1, revision 2) and the lease is returned. With `maxActivePerOwner`, an owner at the limit gets
+   * `{ created: false, limited: true, active }` and nothing is written.
    */
   createTask(task: NewTask): Promise<CreateTaskResult>;
 

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  BackpressureError,
   type DefinitionOf,
   type InferTaskInput,
   ShuttingDownError,
@@ -24,8 +23,9 @@ import { WatcherRegistry } from "./watcher-registry";
 /** Per-owner limits enforced when tasks are started over HTTP or through `executeTask`. */
 export interface LimitsOptions {
   /**
-   * Most queued/running/retrying tasks one owner may have; a start over the limit is a 429. Checked
-   * before the start, so concurrent starts may overshoot by the number of racing requests.
+   * Most queued/running/retrying tasks one owner may have; a start over the limit is a 429. Enforced by
+   * the store atomically with the insert (racing starts never overshoot) and after the idempotency key (a
+   * start that re-attaches to a run in flight is never refused).
    * @default unlimited
    */
   maxActiveTasksPerOwner?: number;
@@ -108,27 +108,15 @@ export class SseBridge {
     options: { idempotencyKey?: string | undefined; owner: UserContext },
   ): Promise<StartResult<DefinitionOf<T>>> {
     if (this.closing) throw new ShuttingDownError();
+    // Enforced by the store, atomically and after the idempotency key: a start that re-attaches to a
+    // run in flight (a page refresh with the same key) is never refused, and racing starts never overshoot.
     const max = this.#limits.maxActiveTasksPerOwner;
-    if (max !== undefined) {
-      const active = await this.taskflow.list({
-        owner: options.owner.userId,
-        status: ["queued", "running", "retrying"],
-        limit: max,
-      });
-      if (active.length >= max) {
-        const retryAfterMs = (this.#limits.retryAfterSeconds ?? 5) * 1000;
-        this.logger.info(
-          { event: "task.start_throttled", owner: options.owner.userId, max },
-          "start refused: too many active tasks",
-        );
-        throw new BackpressureError(
-          `Owner ${options.owner.userId} already has ${max} active tasks; retry later.`,
-          retryAfterMs,
-        );
-      }
-    }
-    const startOptions =
-      options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey };
+    const startOptions = {
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(max === undefined
+        ? {}
+        : { maxActivePerOwner: max, retryAfterMs: (this.#limits.retryAfterSeconds ?? 5) * 1000 }),
+    };
     return this.taskflow.start(task, input as InferTaskInput<DefinitionOf<T>>, startOptions);
   }
 

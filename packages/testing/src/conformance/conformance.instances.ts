@@ -128,7 +128,7 @@ export function instancesConformance(suite: Suite): void {
         Array.from({ length: 8 }, (_, i) => (i % 2 ? b : a).store.createTask(a.newTask({ idempotency }))),
       );
       expect(results.filter((r) => r.created)).toHaveLength(1);
-      expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
+      expect(new Set(results.map((r) => ("task" in r ? r.task.id : "refused"))).size).toBe(1);
     });
 
     it("concurrent settles of one lease on two instances: exactly one wins", async () => {

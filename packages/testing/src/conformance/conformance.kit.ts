@@ -81,6 +81,7 @@ export class Kit {
   async create(overrides: Partial<NewTask> = {}): Promise<TaskRecord> {
     const res = await this.store.createTask(this.newTask(overrides));
     expect(res.created).toBe(true);
+    if (!res.created) throw new Error("createTask did not create the task");
     return res.task;
   }
 

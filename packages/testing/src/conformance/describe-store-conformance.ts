@@ -3,6 +3,7 @@ import { claimConformance } from "./conformance.claim";
 import { createConformance } from "./conformance.create";
 import { instancesConformance } from "./conformance.instances";
 import type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
+import { limitsConformance } from "./conformance.limits";
 import { listConformance } from "./conformance.list";
 import { raceConformance } from "./conformance.race";
 import { settleConformance } from "./conformance.settle";
@@ -26,6 +27,7 @@ export function describeStoreConformance(
   const suite = { factory, options };
   describe(`TaskStore conformance: ${name}`, () => {
     createConformance(suite);
+    limitsConformance(suite);
     listConformance(suite);
     claimConformance(suite);
     walConformance(suite);
