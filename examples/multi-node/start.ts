@@ -47,7 +47,7 @@ for (let i = 0; i < count; i++) {
     process.stdout.write(`${prefix} exited (${signal ?? `code ${code}`})\n`);
     if (!stopping && nodes.every((n) => n.child.exitCode !== null || n.child.signalCode !== null)) {
       process.stdout.write("every node has exited\n");
-      void balancer?.close().then(() => process.exit(1));
+      void (balancer?.close() ?? Promise.resolve()).then(() => process.exit(1));
     }
   });
 }
@@ -101,3 +101,4 @@ async function stop(): Promise<void> {
 }
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
+process.on("SIGHUP", () => void stop()); // the terminal closed

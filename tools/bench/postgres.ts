@@ -18,9 +18,10 @@ import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { noop3 } from "./noop3";
 import { createFloorTable, rawFloor, rawInsertLatency } from "./pg/raw";
 import { httpFloor, sseLatency, startBenchServer } from "./pg/sse";
-import { noop3, openTaskflow, taskwireStepLatency, taskwireThroughput } from "./pg/taskwire";
+import { openTaskflow, taskwireStepLatency, taskwireThroughput } from "./pg/taskwire";
 import { median } from "./stats";
 
 const { values: args } = parseArgs({

@@ -2,7 +2,7 @@
  * Taskwire vs raw SQLite, measured in one run on a SQLite file in a temp dir with the store's shipped
  * durability (WAL, synchronous = NORMAL):
  *
- *   npm run bench [-- --json] [--tasks 5000] [--steps 2000] [--commits 20000] [--repeats 3]
+ *   npm run bench:sqlite [-- --json] [--tasks 5000] [--steps 2000] [--commits 20000] [--repeats 3]
  *                 [--concurrency 16] [--starters 64] [--batch 100]
  *
  * Warms up, runs every measurement `--repeats` times (interleaved, each on a fresh file) and reports the

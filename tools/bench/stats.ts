@@ -21,3 +21,25 @@ export const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
 /** A rate: `count` operations in `ms` milliseconds, per second. */
 export const perSecond = (count: number, ms: number): number => (count * 1000) / ms;
+
+/** Latency of a sample: its p50 and p99 in milliseconds. */
+export interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** The p50 and p99 of `times` (milliseconds). */
+export function latency(times: readonly number[]): Latency {
+  return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+}
+
+/** Runs `fn` `samples` times one after another, timing each call to its settled promise. */
+export async function timeEach(samples: number, fn: (i: number) => Promise<unknown>): Promise<Latency> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const before = process.hrtime.bigint();
+    await fn(i);
+    times.push(nsToMs(process.hrtime.bigint() - before));
+  }
+  return latency(times);
+}

@@ -4,21 +4,10 @@ import { sqliteStore } from "@taskwire/sqlite";
 import Database from "better-sqlite3";
 import { pino } from "pino";
 import { z } from "zod";
+import { noop3 } from "./noop3";
 import { nsToMs, percentile, perSecond } from "./stats";
 
 const silent = pino({ level: "silent" });
-
-const noop3 = defineTask({
-  name: "bench.noop3",
-  input: z.object({ i: z.number() }),
-  result: z.object({ i: z.number() }),
-  async run(input, ctx) {
-    await ctx.step("a", () => 1);
-    await ctx.step("b", () => 2);
-    await ctx.step("c", () => 3);
-    return { i: input.i };
-  },
-});
 
 /**
  * Calls `onCompleted` after each durable `completed` settlement (the store call resolved). A plain object

@@ -23,7 +23,17 @@ export interface Balancer {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer"]);
+// The body is buffered and re-sent with its own content-length, so the client's framing
+// (transfer-encoding) must not be forwarded either.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "upgrade",
+  "te",
+  "trailer",
+  "transfer-encoding",
+]);
 
 /**
  * A tiny round-robin HTTP proxy standing in for the load balancer in front of a real cluster: each

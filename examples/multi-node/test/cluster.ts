@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { createParser } from "eventsource-parser";
 import { afterAll, beforeAll } from "vitest";
 import type { PgEnv } from "../../../packages/postgres/test/pg-env";
+import { digestOf } from "../../quickstart/src/report-task";
 import { type LogLine, type NodeProcess, spawnNode } from "../src/node-process";
 
 /** The demo user every request signs in as (the quickstart's demo cookie). */
@@ -155,11 +155,6 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-/** The lowercase hex SHA-256 of the tokens joined by "\n" (the report's digest). */
-export function digestOf(tokens: readonly string[]): string {
-  return createHash("sha256").update(tokens.join("\n")).digest("hex");
 }
 
 /** Log lines of `node` about `taskId` with `event`. */

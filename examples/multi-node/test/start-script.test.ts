@@ -31,6 +31,8 @@ describePg(env, "examples/multi-node/start.ts", () => {
           BALANCER_PORT: "0",
         },
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, which its nodes inherit: cleanup can kill them even if start.ts died first.
+        detached: true,
       },
     );
     script = child;
@@ -46,7 +48,11 @@ describePg(env, "examples/multi-node/start.ts", () => {
     child.stderr?.on("data", collect);
   });
   afterAll(async () => {
-    if (script?.exitCode === null) script.kill("SIGKILL");
+    try {
+      if (script?.pid) process.kill(-script.pid, "SIGKILL"); // start.ts and every node it spawned
+    } catch {
+      // the group is already gone
+    }
     await exited;
   });
   const find = (pattern: RegExp) => output.map((line) => pattern.exec(line)).find((m) => m !== null);

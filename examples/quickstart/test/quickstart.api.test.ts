@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { memoryStore } from "@taskwire/core";
 import { parseSSEResponse } from "@taskwire/testing";
 import { pino } from "pino";
 import request from "supertest";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createQuickstart } from "../src/app";
+import { digestOf } from "../src/report-task";
 
 async function quickstart() {
   const { app, tw } = await createQuickstart({ store: memoryStore(), logger: pino({ level: "silent" }) });
@@ -40,7 +40,7 @@ describe("quickstart API", () => {
     const result = (sse.frames.at(-1)!.data as { result: { chunks: number; digest: string } }).result;
     expect(result).toEqual({
       chunks: 4,
-      digest: createHash("sha256").update(tokens.join("\n")).digest("hex"),
+      digest: digestOf(tokens),
     });
     const taskId = (sse.frames[0]!.data as { taskId: string }).taskId;
     const snapshot = await request(app).get(`/api/tasks/${taskId}`).set(alice);
@@ -66,6 +66,37 @@ describe("quickstart API", () => {
     const res = await request(app).post("/api/reports/generate").send({ chunks: 1 });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("computes the digest as SPEC section 8 says: lowercase hex SHA-256 of the tokens joined by \\n", () => {
+    expect(digestOf(["a", "b"])).toBe("7e18f737311b2dc3b2f269dd78396b0351f14fb66efa879f768cb23181883c78");
+  });
+
+  it("streams the README's curl call: the plugin route as the trusted-proxy user", async () => {
+    const app = await quickstart();
+    const sse = await parseSSEResponse(
+      request(app)
+        .post("/api/reports/generate")
+        .set("x-forwarded-user", "alice")
+        .set("content-type", "application/json")
+        .set("accept", "text/event-stream")
+        .send({ chunks: 5, chunkMs: 0 }),
+    );
+    expect(sse.violations).toEqual([]);
+    expect(sse.frames.map((f) => f.event)).toEqual(["ready", ...Array(5).fill("progress"), "completed"]);
+  });
+
+  it("treats a malformed demo cookie as no cookie (the header still identifies), never a 500", async () => {
+    const app = await quickstart();
+    const res = await request(app)
+      .post("/api/tasks/reports.generate")
+      .set("cookie", "tw_demo_user=%")
+      .set("x-forwarded-user", "erin")
+      .send({ chunks: 1, chunkMs: 0 });
+    expect(res.status).toBe(202);
+    expect((await request(app).get("/api/session").set("cookie", "tw_demo_user=%")).body).toEqual({
+      user: null,
+    });
   });
 
   it("accepts the trusted-proxy header when there is no demo cookie", async () => {

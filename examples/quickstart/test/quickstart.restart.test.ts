@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
 import { afterEach, describe, expect, it } from "vitest";
+import { digestOf } from "../src/report-task";
 import { freePort, type ServerProcess, startServer } from "./server-process";
 
 const servers: ServerProcess[] = [];
@@ -87,7 +87,7 @@ describe("quickstart server killed mid-task", () => {
       const completed = frames.at(-1);
       expect(completed?.name).toBe("completed");
       const tokens = progress.map((f) => String(f.data.token));
-      const digest = createHash("sha256").update(tokens.join("\n")).digest("hex");
+      const digest = digestOf(tokens);
       expect((completed!.data.result as { digest: string }).digest).toBe(digest);
       second.child.kill("SIGTERM");
       expect((await second.exited).code).toBe(0); // graceful shutdown exits cleanly

@@ -98,7 +98,10 @@ export function segment(value: string): string {
   return encodeURIComponent(value);
 }
 
-/** The server's own convention: a BigInt travels as a decimal string. */
+/**
+ * Input crosses HTTP as JSON: a BigInt travels as a decimal string (a `Date` as its ISO string, by its
+ * `toJSON`), which a task accepts only through `z.coerce.bigint()` / `z.coerce.date()`.
+ */
 function bigintReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }

@@ -284,7 +284,9 @@ class Subscription<T extends AnyTask> {
   /** Handles one frame; returns what it means for the connection. */
   #handle(message: EventSourceMessage, onOpen: () => void): "ok" | "terminal" | "gap" {
     const name = message.event;
-    const seq = message.id === undefined ? Number.NaN : Number(message.id);
+    // The server's canonical seq form only (as it parses Last-Event-ID): "", "1e3", "0x10" or "01" are not ids.
+    const seq =
+      message.id !== undefined && /^(0|[1-9]\d*)$/.test(message.id) ? Number(message.id) : Number.NaN;
     if (name === undefined || !Number.isSafeInteger(seq) || seq < 0) return "ok"; // not a Taskwire frame
     let data: unknown;
     try {

@@ -42,15 +42,20 @@ export type Jsonify<T> =
 type Def<T> = DefinitionOf<T>;
 
 /** What `start`/`run` send: the task's input schema's input type (defaults may be omitted). */
-export type TaskInputOf<T extends TaskLike> = InferTaskInput<Def<T>>;
+export type TaskInputOf<T extends TaskLike> = Jsonify<InferTaskInput<Def<T>>>;
 
 /** The task's result as it arrives (JSON form). */
 export type TaskResultOf<T extends TaskLike> = Jsonify<InferTaskResult<Def<T>>>;
 
-/** One frame as the client yields it: the task's `seq`, the event name and the JSON form of its data. */
-type WireEvent<E> = E extends { seq: number; name: infer N; data: infer D }
-  ? { seq: number; name: N; data: Jsonify<D> }
-  : never;
+/**
+ * One frame as the client yields it: the task's `seq`, the event name and the JSON form of its data. A
+ * `failed` frame's error is `{ code, message }` on the wire (the server keeps its `internal` mark).
+ */
+type WireEvent<E> = E extends { seq: number; name: "failed" }
+  ? { seq: number; name: "failed"; data: { error: { code: string; message: string } } }
+  : E extends { seq: number; name: infer N; data: infer D }
+    ? { seq: number; name: N; data: Jsonify<D> }
+    : never;
 
 /**
  * Every event a subscription yields for task `T`: the task's own events (`progress`, …) and exactly one

@@ -1,7 +1,8 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createTaskClient } from "@taskwire/client";
+import { formatSseFrame } from "@taskwire/express";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createTaskClient } from "../src/index";
 
 /** A server that speaks the SSE contract by hand, so a test can make a connection go silent. */
 async function scriptedServer(
@@ -26,8 +27,7 @@ async function scriptedServer(
   return { base, lastEventIds };
 }
 
-const frame = (id: number, event: string, data: unknown) =>
-  `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const frame = (id: number, event: string, data: unknown) => formatSseFrame({ id, event, data });
 const ready = (id: number) => frame(id, "ready", { taskId: "t1", task: "x", status: "running" });
 
 describe("idle connections", () => {
@@ -61,5 +61,25 @@ describe("idle connections", () => {
     const sub = client.subscribe("t1", { idleTimeoutMs: 150, reconnect: { initialDelayMs: 10 } });
     expect(await sub.result).toEqual({ ok: true });
     expect(lastEventIds).toEqual(["0"]); // one connection: no spurious reconnect
+  });
+
+  it('reads ids only in the server\'s canonical form, so a frame with id "1e0" or "" is not event 1', async () => {
+    const { base } = await scriptedServer((res) => {
+      // Hand-written on purpose: formatSseFrame refuses to write these ids.
+      const stray = (id: string) => `id: ${id}\nevent: tick\ndata: {"n":"stray ${id}"}\n\n`;
+      res.end(
+        ready(0) +
+          stray("1e0") +
+          stray("") +
+          stray("01") +
+          frame(1, "tick", { n: 1 }) +
+          frame(2, "completed", { result: { ok: true } }),
+      );
+    });
+    const client = createTaskClient({ baseUrl: base });
+    const data: unknown[] = [];
+    for await (const event of client.subscribe("t1", { reconnect: { initialDelayMs: 10 } }))
+      data.push(event.data);
+    expect(data).toEqual([{ n: 1 }, { result: { ok: true } }]);
   });
 });

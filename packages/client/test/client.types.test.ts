@@ -10,7 +10,9 @@ import {
   type TaskSnapshotJson,
   type TaskSubscription,
 } from "@taskwire/client";
+import type { TaskDefinition } from "@taskwire/core";
 import { describe, expectTypeOf, it } from "vitest";
+import type { z } from "zod";
 import type { generateReport } from "../../../examples/quickstart/src/report-task";
 import type { pacedTask } from "./helpers";
 
@@ -96,5 +98,14 @@ describe("types", () => {
       note?: string;
       list: string[];
     }>();
+  });
+
+  it("types input as the JSON that crosses HTTP: bigint and Date fields are strings", () => {
+    type Stamped = TaskDefinition<
+      z.ZodObject<{ n: z.ZodBigInt; at: z.ZodDate; label: z.ZodOptional<z.ZodString> }>,
+      z.ZodObject<Record<never, never>>,
+      Record<never, never>
+    >;
+    expectTypeOf<TaskInputOf<Stamped>>().toEqualTypeOf<{ n: string; at: string; label?: string }>();
   });
 });

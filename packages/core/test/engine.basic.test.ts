@@ -47,6 +47,9 @@ describe("engine basics", () => {
     await collect(taskflow, taskId);
     expect((await collect(taskflow, taskId, 1)).map((e) => e.seq)).toEqual([2, 3]);
     expect(await collect(taskflow, taskId, 3)).toEqual([]);
+    // Not a non-negative integer: from the start, as for a malformed Last-Event-ID.
+    expect((await collect(taskflow, taskId, Number.NaN)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await collect(taskflow, taskId, -5)).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
   it("ends a subscription whose cursor is past the end of a running task once that task finishes", async () => {

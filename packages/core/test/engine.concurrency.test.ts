@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
 import { defineTask } from "../src/index";
-import { collect, makeTaskflow } from "./helpers";
+import { collect, deferred, makeTaskflow, waitFor } from "./helpers";
 
 describe("worker concurrency", () => {
   it("never runs more than `concurrency` handlers at once, refilling slots as runs settle", async () => {
@@ -50,5 +50,50 @@ describe("worker concurrency", () => {
     const events = await collect(taskflow, taskId);
     expect(events.at(-1)).toMatchObject({ name: "completed", data: { result: { attempt: 3 } } });
     expect(attempts).toBe(3);
+  });
+
+  it("keeps the limit when a retry due at once is claimed again while its failed run settles", async () => {
+    let active = 0;
+    let peak = 0;
+    const track = async <T>(fn: () => Promise<T>): Promise<T> => {
+      active += 1;
+      peak = Math.max(peak, active);
+      try {
+        return await fn();
+      } finally {
+        active -= 1;
+      }
+    };
+    const gate = deferred();
+    const flaky = defineTask({
+      name: "concurrency.flaky_now",
+      input: z.object({}),
+      result: z.object({}),
+      retry: { maxAttempts: 2, initialDelayMs: 0, jitter: false },
+      run: (_input, ctx) =>
+        track(async () => {
+          await ctx.step("s", () => 1);
+          if (ctx.attempt === 1) {
+            await gate.promise;
+            throw new Error("again");
+          }
+          return {};
+        }),
+    });
+    const other = defineTask({
+      name: "concurrency.other",
+      input: z.object({}),
+      result: z.object({}),
+      run: () => track(async () => ({})),
+    });
+    // A frozen clock: the retry is due the moment it is scheduled.
+    const taskflow = await makeTaskflow(onTestFinished, { concurrency: 1, now: () => 1_000 });
+    const a = await taskflow.start(taskflow.task(flaky), {});
+    await waitFor(() => active === 1, 5000, "the first attempt running");
+    const b = await taskflow.start(taskflow.task(other), {}); // no free slot: queued
+    gate.resolve();
+    expect((await collect(taskflow, a.taskId)).at(-1)?.name).toBe("completed");
+    expect((await collect(taskflow, b.taskId)).at(-1)?.name).toBe("completed");
+    expect(peak).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
-import { defineTask, NonRetriableError } from "../src/index";
+import { defineTask, memoryStore, NonRetriableError, type TaskStore } from "../src/index";
 import { DEFAULT_TASK_RETRY, resolveRetryPolicy, retryDelayMs } from "../src/task/retry-policy";
 import { collect, makeTaskflow } from "./helpers";
 
@@ -29,6 +29,7 @@ describe("retries and timeouts", () => {
     expect(events.map((e) => e.name)).toEqual(["tried", "completed"]); // the emit is deduplicated across attempts
     expect(events.at(-1)?.data).toEqual({ result: { attempt: 3 } });
     expect(runs).toEqual({ setup: 1, flaky: 3 });
+    expect((await taskflow.get(taskId)).error).toBeUndefined(); // the failed attempts' error is history
   });
 
   it("ends failed with a structured error once attempts are exhausted, and stays inspectable", async () => {
@@ -133,5 +134,39 @@ describe("retries and timeouts", () => {
     expect(retryDelayMs({ ...policy, jitter: false }, 10)).toBe(1000);
     expect(retryDelayMs(policy, 3, () => 0)).toBe(100);
     expect(retryDelayMs(policy, 3, () => 1)).toBe(200);
+  });
+
+  it("does not record a store failure while settling a successful run as the task's failure", async () => {
+    const inner = memoryStore();
+    let failNextCompletion = true;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop !== "settleTask") {
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === "function" ? value.bind(target) : value; // private fields need the target
+        }
+        const settle: TaskStore["settleTask"] = async (lease, settlement, now) => {
+          if (settlement.status === "completed" && failNextCompletion) {
+            failNextCompletion = false;
+            throw new Error("connection reset");
+          }
+          return target.settleTask(lease, settlement, now);
+        };
+        return settle;
+      },
+    });
+    const def = defineTask({
+      name: "retry.settle_failure",
+      input: z.object({}),
+      result: z.object({ ok: z.boolean() }),
+      retry: { maxAttempts: 1 },
+      run: async () => ({ ok: true }),
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { store, leaseMs: 150 });
+    const { taskId } = await taskflow.start(taskflow.task(def), {});
+    const events = await collect(taskflow, taskId); // reclaimed once the lease expired, then completed
+    expect(events.map((e) => e.name)).toEqual(["completed"]);
+    expect(await taskflow.get(taskId)).toMatchObject({ status: "completed", result: { ok: true } });
+    expect((await inner.getTask(taskId))?.claims).toBe(2);
   });
 });

@@ -11,7 +11,7 @@ import {
   SERVICE_PRINCIPAL,
   step,
 } from "../src/index";
-import { collect, crashableStore, deferred, makeTaskflow } from "./helpers";
+import { collect, crashableStore, deferred, makeTaskflow, waitFor } from "./helpers";
 
 const seen: Array<{ where: string; userId: string; inContext: boolean }> = [];
 const whoAmI = step("whoAmI", async () => {
@@ -70,14 +70,11 @@ describe("identity", () => {
     const { taskId } = await runInUserContext({ userId: "bob", accessToken: "bob-token" }, () =>
       first.start(first.task(def), { block: true }),
     );
-    await new Promise<void>((resolve) => {
-      const t = setInterval(async () => {
-        if ((await shared.loadHistory(taskId)).steps.length === 1) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 5);
-    });
+    await waitFor(
+      async () => (await shared.loadHistory(taskId)).steps.length === 1,
+      5_000,
+      "the first checkpoint",
+    );
     doomed.crash();
     gate.resolve();
     const second = await makeTaskflow(onTestFinished, { store: shared, leaseMs: 150 });
@@ -109,21 +106,27 @@ describe("identity", () => {
   it("never rings an event watcher in the writer's async context", async () => {
     const als = new AsyncLocalStorage<string>();
     const taskflow = await makeTaskflow(onTestFinished);
+    const go = deferred();
     const quick = defineTask({
       name: "identity.quick",
       input: z.object({}),
       result: z.object({}),
-      run: async () => ({}),
+      async run() {
+        await go.promise;
+        return {};
+      },
     });
     const ref = taskflow.task(quick);
     const observed: Array<string | undefined> = [];
-    const { taskId } = await taskflow.start(ref, {});
+    // Started inside "writer": the run (claimed at start) inherits that context and writes the terminal event.
+    const { taskId } = await als.run("writer", () => taskflow.start(ref, {}));
     const unwatch = als.run("watcher", () =>
       taskflow.store.watchEvents(taskId, () => observed.push(als.getStore())),
     );
     onTestFinished(unwatch);
-    await als.run("writer", () => collect(taskflow, taskId));
-    await new Promise((r) => setImmediate(r));
-    expect(observed.every((v) => v !== "writer")).toBe(true);
+    go.resolve();
+    await collect(taskflow, taskId);
+    await waitFor(() => observed.length > 0, 5_000, "the watcher rung");
+    expect(new Set(observed)).toEqual(new Set(["watcher"]));
   });
 });

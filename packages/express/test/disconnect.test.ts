@@ -11,9 +11,10 @@ class WatchPlugin extends Plugin {
   readonly name = "watch";
   override injectRoutes(router: express.Router) {
     router.post("/run", (req, res) =>
+      // cancelOnDisconnect is left to its default (true) unless the test opts out with ?keep=1.
       this.asUser(req).executeTask(res, blockingTask, req.body, {
         disconnectGraceMs: GRACE,
-        cancelOnDisconnect: req.query.keep !== "1",
+        ...(req.query.keep === "1" ? { cancelOnDisconnect: false } : {}),
       }),
     );
   }
@@ -150,5 +151,30 @@ describe("cancel on disconnect", () => {
     post.close();
     await h.log.waitFor("task.cancel_scheduled", { taskId, graceMs: 80 });
     await waitFor(async () => (await h.store.getTask(taskId))?.status === "cancelled", 5000, "cancelled");
+  });
+
+  it("does not make a run cancellable when a streaming start re-attaches to it by idempotency key", async () => {
+    const h = await makeHarness(onTestFinished, { sse: { disconnectGraceMs: 80 } });
+    const base = await h.listen();
+    const key = newKey();
+    const headers = { ...alice, "Content-Type": "application/json", "Idempotency-Key": key };
+    // Started as a 202 job, meant to run to completion whoever watches it.
+    const job = await request(h.tw.app).post("/api/tasks/test.blocking").set(headers).send({ key });
+    expect(job.status).toBe(202);
+    const post = await openSSE(`${base}/api/tasks/test.blocking`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ key }),
+    });
+    const ready = await post.next();
+    expect((ready.data as { taskId: string }).taskId).toBe(job.body.taskId);
+    await post.waitForFrame((f) => f.event === "tick");
+    post.close();
+    await h.log.waitFor("sse.client_disconnected", { taskId: job.body.taskId });
+    await waitFor(() => h.tw.bridge.stats().openStreams === 0, 2000, "stream closed");
+    expect(h.tw.bridge.stats().pendingCancels).toBe(0);
+    expect(h.log.find("task.cancel_scheduled")).toHaveLength(0);
+    expect((await h.store.getTask(job.body.taskId))?.status).toBe("running");
+    release(key);
   });
 });

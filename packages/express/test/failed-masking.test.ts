@@ -7,16 +7,18 @@ import { alice, makeHarness } from "./helpers";
 
 const leaky = defineTask({
   name: "mask.leaky",
-  input: z.object({ typed: z.boolean() }),
+  input: z.object({ typed: z.boolean(), systemCode: z.boolean().default(false) }),
   result: z.object({}),
   retry: { maxAttempts: 1 },
   async run(input) {
     if (input.typed) throw new NonRetriableError("Your quota is used up.", { code: "QUOTA_EXCEEDED" });
-    throw new Error("connect ECONNREFUSED 10.0.0.7:5432 user=report_writer");
+    const error = new Error("connect ECONNREFUSED 10.0.0.7:5432 user=report_writer");
+    // Node's own errors carry a code that looks typed; their messages are internal all the same.
+    throw input.systemCode ? Object.assign(error, { code: "ECONNREFUSED" }) : error;
   },
 });
 
-async function failedTask(production: boolean, typed: boolean) {
+async function failedTask(production: boolean, typed: boolean, systemCode = false) {
   const h = await makeHarness(onTestFinished, { production });
   h.taskflow.task(leaky);
   const sse = await parseSSEResponse(
@@ -24,7 +26,7 @@ async function failedTask(production: boolean, typed: boolean) {
       .post("/api/tasks/mask.leaky")
       .set(alice)
       .set("accept", "text/event-stream")
-      .send({ typed }),
+      .send({ typed, systemCode }),
   );
   const failed = sse.frames.at(-1);
   expect(failed?.event).toBe("failed");
@@ -44,6 +46,14 @@ describe("failed tasks over HTTP", () => {
     expect(frame).toEqual({ code: "HANDLER_ERROR", message: "Internal error" });
     expect(snapshot).toEqual({ code: "HANDLER_ERROR", message: "Internal error" });
     expect(stored?.message).toContain("ECONNREFUSED"); // operators still see it
+  });
+
+  it("masks a Node system error's message in production even though it carries its own code", async () => {
+    const { frame, snapshot, stored } = await failedTask(true, false, true);
+    expect(frame).toEqual({ code: "ECONNREFUSED", message: "Internal error" });
+    expect(snapshot).toEqual({ code: "ECONNREFUSED", message: "Internal error" });
+    expect(stored).toMatchObject({ code: "ECONNREFUSED", internal: true });
+    expect(stored?.message).toContain("10.0.0.7");
   });
 
   it("keeps typed error messages in production (they are written for users)", async () => {

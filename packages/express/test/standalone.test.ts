@@ -23,7 +23,15 @@ describe("building blocks without createTaskwireApp", () => {
     taskflow.task(quickTask);
     const bridge = createSseBridge({ taskflow, sse: { retryMs: 500 }, production: true });
     onTestFinished(() => bridge.close());
-    expect(bridge.sse).toEqual({ ...SSE_DEFAULTS, retryMs: 500 });
+    // The SPEC's defaults, spelled out: heartbeat every 15 s, a 5 s disconnect grace.
+    expect(bridge.sse).toEqual({
+      heartbeatMs: 15_000,
+      retryMs: 500,
+      maxBufferedBytes: 1_048_576,
+      drainTimeoutMs: 10_000,
+      disconnectGraceMs: 5_000,
+    });
+    expect(SSE_DEFAULTS).toMatchObject({ heartbeatMs: 15_000, disconnectGraceMs: 5_000 });
     const app = express();
     app.use("/v1", express.json(), createTaskRouter(bridge));
     app.use(taskwireErrorHandler({ production: true, logger }));

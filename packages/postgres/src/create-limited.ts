@@ -18,6 +18,7 @@ export async function createLimited(
   max: number,
 ): Promise<CreateTaskResult> {
   const client = await pool.connect();
+  let broken = false;
   const run = <TRow extends object>(statement: Statement, params: unknown[]) =>
     client.query<TRow>({ name: statement.name, text: statement.text, values: params }).then((r) => r.rows);
   try {
@@ -38,30 +39,47 @@ export async function createLimited(
       await client.query("COMMIT");
       return { created: false, limited: true, active };
     }
-    const rows = idem
-      ? await run<TaskRow & { created: boolean; conflict: boolean }>(sql.createIdempotent, [
-          ...values,
-          idem.key,
-          idem.inputHash,
-          idem.expiresAt,
-        ])
-      : await run<TaskRow & { created: boolean; conflict: boolean }>(sql.createTask, values);
+    let rows = idem
+      ? await run<CreatedRow>(sql.createIdempotent, [...values, idem.key, idem.inputHash, idem.expiresAt])
+      : await run<CreatedRow>(sql.createTask, values);
+    // As on the unlimited path: a start without the limit may have committed the key after this
+    // statement's snapshot; the re-read (a new statement) sees it.
+    if (idem && rows.length === 0) {
+      rows = await run<CreatedRow>(sql.readIdempotent, [
+        spec.owner,
+        spec.name,
+        idem.key,
+        idem.inputHash,
+        spec.now,
+      ]);
+    }
     await client.query("COMMIT");
-    const row = rows[0];
-    if (!row) throw new StoreConflictError(spec.id, "its idempotency key changed concurrently");
-    const task = toTaskRecord(row);
-    if (!row.created) return { created: false, task, conflict: row.conflict };
-    const claim = spec.claimFor;
-    if (!claim) return { created: true, task };
-    return {
-      created: true,
-      task,
-      lease: { taskId: task.id, workerId: claim.workerId, revision: task.revision },
-    };
+    return toCreateResult(rows[0], spec);
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
+    // A connection whose rollback failed is broken: destroy it rather than hand it back to the pool.
+    broken = await client.query("ROLLBACK").then(
+      () => false,
+      () => true,
+    );
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
+}
+
+/** A row of the create statements: the task plus whether it was created and whether the key conflicted. */
+export type CreatedRow = TaskRow & { created: boolean; conflict: boolean };
+
+/** The `createTask` result of a create statement's row (shared by the limited and the plain path). */
+export function toCreateResult(row: CreatedRow | undefined, spec: NewTask): CreateTaskResult {
+  if (!row) throw new StoreConflictError(spec.id, "its idempotency key changed concurrently");
+  const task = toTaskRecord(row);
+  if (!row.created) return { created: false, task, conflict: row.conflict };
+  const claim = spec.claimFor;
+  if (!claim) return { created: true, task };
+  return {
+    created: true,
+    task,
+    lease: { taskId: task.id, workerId: claim.workerId, revision: task.revision },
+  };
 }

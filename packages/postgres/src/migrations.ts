@@ -80,6 +80,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_expires_idx ON ${s}.idempotency (expires_at);
     `,
   },
+  {
+    version: 2,
+    name: "owner_active_index",
+    // maxActivePerOwner counts an owner's unfinished tasks: without this it read the owner's whole history.
+    sql: (s) => `
+      CREATE INDEX tasks_owner_active_idx ON ${s}.tasks (owner) WHERE status IN ('queued', 'running', 'retrying');
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

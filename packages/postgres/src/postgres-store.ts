@@ -17,7 +17,7 @@ import {
   type TaskStore,
   type Unwatch,
 } from "@taskwire/core";
-import { createLimited } from "./create-limited";
+import { type CreatedRow, createLimited, toCreateResult } from "./create-limited";
 import { Doorbells } from "./doorbells";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
@@ -139,7 +139,7 @@ class PostgresStore implements TaskStore {
       const { pool } = await this.#use();
       return createLimited(pool, this.#sql, this.#schema, spec, values, spec.maxActivePerOwner);
     }
-    let rows: Array<TaskRow & { created: boolean; conflict: boolean }>;
+    let rows: CreatedRow[];
     if (!idem) {
       rows = await this.#query(this.#sql.createTask, values);
     } else {
@@ -155,16 +155,7 @@ class PostgresStore implements TaskStore {
         rows = await this.#query(this.#sql.readIdempotent, again);
       }
     }
-    const row = rows[0];
-    if (!row) throw new StoreConflictError(spec.id, "its idempotency key changed concurrently");
-    const task = toTaskRecord(row);
-    if (!row.created) return { created: false, task, conflict: row.conflict };
-    if (!claim) return { created: true, task };
-    return {
-      created: true,
-      task,
-      lease: { taskId: task.id, workerId: claim.workerId, revision: task.revision },
-    };
+    return toCreateResult(rows[0], spec);
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {

@@ -90,7 +90,7 @@ export function buildStatements(schema: string) {
      */
     lockOwner: statement(`SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`),
 
-    /** $1 owner. */
+    /** $1 owner. Served by the partial index of migration 2. */
     countActive: statement(`
       SELECT count(*)::int AS active FROM ${tasks}
        WHERE owner = $1::text AND status IN ('queued', 'running', 'retrying')`),

@@ -58,7 +58,7 @@ describePg(env, "postgresStore across nodes", () => {
     const rows = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
     const created = await stores[3]!.createTask(newTask("m.task"));
     if (!created.created) throw new Error("the task was not created");
     expect(await stores[1]!.getTask(created.task.id)).toEqual(created.task);
@@ -218,5 +218,20 @@ describePg(env, "postgresStore across nodes", () => {
     const id = tasks.find((r) => r.created)!.task.id;
     for (const r of tasks) expect(r.task.id).toBe(id);
     expect(tasks.every((r) => r.created || !r.conflict)).toBe(true);
+  });
+
+  it("a start under maxActivePerOwner racing an unlimited start on one key attaches, never conflicts", async () => {
+    const [a, b] = [await node(), await node()];
+    const name = `limited.${randomUUID()}`;
+    for (let round = 0; round < 200; round++) {
+      const idempotency = { key: `k${round}`, inputHash: "h", expiresAt: T0 + 60_000 };
+      const [limited, plain] = await Promise.all([
+        a.createTask({ ...newTask(name), idempotency, maxActivePerOwner: 1_000 }),
+        b.createTask({ ...newTask(name), idempotency }),
+      ]);
+      if (!("task" in limited) || !("task" in plain)) throw new Error("a start was refused by the limit");
+      expect(limited.task.id).toBe(plain.task.id);
+      expect([limited.created, plain.created].filter(Boolean)).toHaveLength(1);
+    }
   });
 });

@@ -172,6 +172,7 @@ describePg(env, "postgresStore notifications after commit", () => {
     const store = await opened({ schema, logger });
     expect(lines.filter((l) => l.event === "store.migration_applied")).toMatchObject([
       { schema, version: 1, store: "postgres" },
+      { schema, version: 2, store: "postgres" },
     ]);
     const lease = await running(store);
     await store.appendEvent(lease, event(1, encode({ secret: "PAYLOAD-MUST-NOT-BE-LOGGED" })));

@@ -62,7 +62,10 @@ describePg(env, "postgresStore", () => {
     await first.close();
     await opened({ schema });
     const versions = await env.query(`SELECT version, name FROM ${schema}.migrations`);
-    expect(versions).toEqual([{ version: 1, name: "initial" }]);
+    expect(versions).toEqual([
+      { version: 1, name: "initial" },
+      { version: 2, name: "owner_active_index" },
+    ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
@@ -94,7 +97,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {

@@ -93,6 +93,16 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status NOT IN ('completed', 'failed', 'cancelled');
     `,
   },
+  {
+    version: 3,
+    name: "owner_active_index",
+    // maxActivePerOwner counts an owner's unfinished tasks: without this it read the owner's whole history
+    // inside the write transaction. The count repeats this predicate verbatim so the planner uses it.
+    sql: `
+      CREATE INDEX taskwire_tasks_owner_active ON taskwire_tasks (owner)
+        WHERE status NOT IN ('completed', 'failed', 'cancelled');
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -137,10 +137,10 @@ export function prepareStatements(db: Db): Statements {
          task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at`,
     ),
 
-    // The owner's rows through the owner index; only `maxActivePerOwner` starts run it.
+    // Through the partial owner index (migration 3); only `maxActivePerOwner` starts run it.
     countActive: p<[string], number>(
       `SELECT count(*) FROM taskwire_tasks
-       WHERE owner = ? AND status IN ('queued', 'running', 'retrying')`,
+       WHERE owner = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
     ).pluck(),
 
     claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),

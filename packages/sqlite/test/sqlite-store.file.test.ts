@@ -89,7 +89,15 @@ describe("sqliteStore on a file", () => {
     expect(db.prepare("SELECT version, name FROM taskwire_migrations").all()).toEqual([
       { version: 1, name: "initial" },
       { version: 2, name: "claim_index_order" },
+      { version: 3, name: "owner_active_index" },
     ]);
+    // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM taskwire_tasks WHERE owner = ? AND status NOT IN ('completed', 'failed', 'cancelled')",
+      )
+      .all("someone") as Array<{ detail: string }>;
+    expect(plan.map((row) => row.detail).join(" ")).toContain("taskwire_tasks_owner_active");
     const tables = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'taskwire_%' ORDER BY name")
       .pluck()

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { nsToMs, percentile, perSecond } from "../stats";
+import { type Latency, nsToMs, perSecond, timeEach } from "../stats";
 
 /** A time-ordered id like the engine's task ids (UUIDv7), so the floor gets the same B-tree locality. */
 export function timeOrderedId(): string {
@@ -59,23 +59,15 @@ export async function rawFloor(
 }
 
 /** Latency of one single-row INSERT (autocommit) on one connection, `samples` times in sequence. */
-export async function rawInsertLatency(
-  pool: pg.Pool,
-  schema: string,
-  samples: number,
-): Promise<{ p50Ms: number; p99Ms: number }> {
+export async function rawInsertLatency(pool: pg.Pool, schema: string, samples: number): Promise<Latency> {
   const insert = INSERT(schema);
   const client = await pool.connect();
-  const times: number[] = [];
   try {
     const id = timeOrderedId();
-    for (let position = 0; position < samples; position++) {
-      const before = process.hrtime.bigint();
-      await client.query({ ...insert, values: [id, position, "1", Date.now()] });
-      times.push(nsToMs(process.hrtime.bigint() - before));
-    }
+    return await timeEach(samples, (position) =>
+      client.query({ ...insert, values: [id, position, "1", Date.now()] }),
+    );
   } finally {
     client.release();
   }
-  return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
 }

@@ -2,8 +2,8 @@ import type { AddressInfo } from "node:net";
 import type { Taskflow } from "@taskwire/core";
 import { createTaskwireApp } from "@taskwire/express";
 import { createParser } from "eventsource-parser";
-import { nsToMs, percentile } from "../stats";
-import { noop3 } from "./taskwire";
+import { noop3 } from "../noop3";
+import { type Latency, timeEach } from "../stats";
 
 /** A listening in-process Taskwire app (task router at /api) with a trivial `GET /ping` beside it. */
 export interface BenchServer {
@@ -37,13 +37,8 @@ const HEADERS = { "x-forwarded-user": "bench", "content-type": "application/json
  * response is the task's stream), parsed with eventsource-parser until the `completed` frame; timed from
  * the request to that frame. `samples` in sequence.
  */
-export async function sseLatency(
-  server: BenchServer,
-  samples: number,
-): Promise<{ p50Ms: number; p99Ms: number }> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const before = process.hrtime.bigint();
+export function sseLatency(server: BenchServer, samples: number): Promise<Latency> {
+  return timeEach(samples, async (i) => {
     const response = await fetch(`${server.url}/api/tasks/${noop3.name}`, {
       method: "POST",
       headers: { ...HEADERS, accept: "text/event-stream" },
@@ -66,23 +61,14 @@ export async function sseLatency(
       parser.feed(value);
     }
     if (!completed) throw new Error("stream ended without a completed frame");
-    times.push(nsToMs(process.hrtime.bigint() - before));
     await reader.cancel().catch(() => undefined);
-  }
-  return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+  });
 }
 
 /** The HTTP floor: `GET /ping` on the same server and client, `samples` in sequence. */
-export async function httpFloor(
-  server: BenchServer,
-  samples: number,
-): Promise<{ p50Ms: number; p99Ms: number }> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const before = process.hrtime.bigint();
+export function httpFloor(server: BenchServer, samples: number): Promise<Latency> {
+  return timeEach(samples, async () => {
     const response = await fetch(`${server.url}/ping`, { headers: HEADERS });
     await response.text();
-    times.push(nsToMs(process.hrtime.bigint() - before));
-  }
-  return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+  });
 }

@@ -2,22 +2,10 @@ import { createTaskflow, defineTask, type Taskflow } from "@taskwire/core";
 import { postgresStore } from "@taskwire/postgres";
 import { pino } from "pino";
 import { z } from "zod";
-import { nsToMs, percentile, perSecond } from "../stats";
+import { noop3 } from "../noop3";
+import { type Latency, nsToMs, perSecond, timeEach } from "../stats";
 
 const silent = pino({ level: "silent" });
-
-/** The benchmark's task: three no-op checkpoints. */
-export const noop3 = defineTask({
-  name: "bench.noop3",
-  input: z.object({ i: z.number() }),
-  result: z.object({ i: z.number() }),
-  async run(input, ctx) {
-    await ctx.step("a", () => 1);
-    await ctx.step("b", () => 2);
-    await ctx.step("c", () => 3);
-    return { i: input.i };
-  },
-});
 
 /** Where and how the Taskwire side runs. */
 export interface PgTarget {
@@ -75,22 +63,15 @@ export async function taskwireThroughput(
  * One task calling `ctx.step` `steps` times in sequence (no-op bodies); each call is timed from the call
  * to the resolution of its promise, i.e. including the durable checkpoint write.
  */
-export async function taskwireStepLatency(
-  taskflow: Taskflow,
-  steps: number,
-): Promise<{ p50Ms: number; p99Ms: number }> {
-  const samples: number[] = [];
+export async function taskwireStepLatency(taskflow: Taskflow, steps: number): Promise<Latency> {
+  let measured: Latency | undefined;
   const name = `bench.steps.${steps}.${Date.now()}`;
   const def = defineTask({
     name,
     input: z.object({ steps: z.number() }),
     result: z.object({ n: z.number() }),
     async run(input, ctx) {
-      for (let i = 0; i < input.steps; i++) {
-        const before = process.hrtime.bigint();
-        await ctx.step("s", () => i);
-        samples.push(nsToMs(process.hrtime.bigint() - before));
-      }
+      measured = await timeEach(input.steps, (i) => ctx.step("s", () => i));
       return { n: input.steps };
     },
   });
@@ -98,5 +79,6 @@ export async function taskwireStepLatency(
   for await (const event of taskflow.subscribe(taskId)) {
     if (event.name !== "completed") throw new Error(`step-latency task ended ${event.name}`);
   }
-  return { p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) };
+  if (!measured) throw new Error("the step-latency task completed without running its body");
+  return measured;
 }

@@ -1,6 +1,7 @@
 import { decode, encode } from "../codec/codec";
 import {
   InvalidDefinitionError,
+  isRetriable,
   isTaskwireError,
   NonDeterminismError,
   StoreConflictError,
@@ -94,6 +95,9 @@ export class RunContext implements StepScope {
 
   async runStep<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<Awaited<T>> {
     assertStepName(name);
+    // Inside another step's body a step is a plain call, for `ctx.step` as for `step()`: a replay that
+    // skips the outer body must not find a checkpoint of its own at the next position.
+    if (tryGetStepBody()) return await fn();
     this.#throwIfStopped();
     const occurrence = this.#occurrences.get(name) ?? 0;
     this.#occurrences.set(name, occurrence + 1);
@@ -119,11 +123,16 @@ export class RunContext implements StepScope {
         // claims emits the WAL does not have.
         if (this.emitsPending) await this.flushEmits();
         this.#throwIfStopped();
+        // The checkpoint covers every event durable since the step began, including those an earlier
+        // failed attempt (or a crashed run) of this body appended beyond what this attempt re-emitted:
+        // a replay skips them all, and the task's next emit goes after them.
+        const emits = Math.max(counter.emits, this.#eventNames.length - emitStart);
+        this.#emitPosition = emitStart + emits;
         await this.#deps.store.appendStep(this.#deps.lease, {
           position,
           key,
           output,
-          emits: counter.emits,
+          emits,
           at: this.#deps.now(),
         });
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
@@ -135,8 +144,7 @@ export class RunContext implements StepScope {
           this.#deps.onLeaseLost(error);
           throw error;
         }
-        const retriable = !isTaskwireError(error) || error.retriable;
-        if (!retriable || attempt >= policy.maxAttempts) throw error;
+        if (!isRetriable(error) || attempt >= policy.maxAttempts) throw error;
         const delay = retryDelayMs(policy, attempt + 1);
         this.#deps.logger.warn(
           { event: "task.step_retry_scheduled", step: key, attempt, delayMs: delay, err: error },

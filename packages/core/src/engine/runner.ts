@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { decode, encode } from "../codec/codec";
 import {
   CancelledError,
+  isRetriable,
   isTaskwireError,
   type SerializedError,
   serializeError,
@@ -12,7 +13,7 @@ import { runInUserContext, SERVICE_PRINCIPAL } from "../identity/user-context";
 import { LazyAbort } from "../internal/lazy-abort";
 import { LazyLogger } from "../internal/lazy-logger";
 import type { ClaimedTask, Settlement, TaskHistory, TaskStore } from "../store/task-store";
-import { retryDelayMs } from "../task/retry-policy";
+import { type ResolvedRetryPolicy, retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
 import type { TaskRegistry } from "./registry";
 import { RunContext } from "./run-context";
@@ -26,7 +27,7 @@ export interface RunnerDeps {
   registry: TaskRegistry;
   logger: Logger;
   now: () => number;
-  /** In-memory access tokens of tasks started by this process. */
+  /** In-memory access tokens of tasks started by this process (the worker drops each once it is done). */
   tokens: Map<string, string>;
 }
 
@@ -41,8 +42,8 @@ export interface RunHandle {
 
 /** Terminal event payloads, shared by the runner and cancel. */
 export const cancelledEventData = (reason = "requested") => encode({ reason });
-const failedEventData = (error: SerializedError) =>
-  encode({ error: { code: error.code, message: error.message } });
+const failedEventData = ({ code, message, internal }: SerializedError) =>
+  encode({ error: internal ? { code, message, internal } : { code, message } });
 
 /**
  * Runs one claimed task to a settlement: replays its history, runs the body under the owner's identity,
@@ -91,7 +92,6 @@ async function execute(
       const written = store.settleTask(lease, settlement, now());
       onSettling?.(); // the settlement is queued: the handler is done, its slot may be refilled now
       await written;
-      if (settlement.status !== "queued" && settlement.status !== "retrying") deps.tokens.delete(task.id);
       logSettlement(logger, settlement);
       return settlement;
     } catch (error) {
@@ -112,6 +112,10 @@ async function execute(
     timer = setTimeout(() => stop("timeout", new TaskTimeoutError(task.id, timeoutMs)), timeoutMs);
   }
   let context: RunContext | undefined;
+  // The try decides how the run ends; the settlement is written once, after it, so a store failure while
+  // writing it propagates (the run is logged as crashed and its task reclaimed after the lease) instead
+  // of being recorded as the task's own failure.
+  let settlement: Settlement;
   try {
     // A first claim has no history; skip the read.
     const history = task.claims > 1 || task.attempt > 1 ? await store.loadHistory(task.id) : EMPTY_HISTORY;
@@ -139,10 +143,12 @@ async function execute(
     const value = await runInUserContext(userContext, () => ctx.enter(() => definition.run(input, ctx.api)));
     ctx.close();
     if (ctx.emitsPending) await ctx.flushEmits();
-    if (stopKind() === "cancel") return await settle({ status: "cancelled", event: cancelledEventData() });
-    if (stopKind() !== undefined) throw signal.reason;
-    const result = parseWith(definition.result, value, `result of task "${task.name}"`);
-    return await settle({ status: "completed", result: encode(result), event: encode({ result }) });
+    if (stopKind() === "cancel") settlement = { status: "cancelled", event: cancelledEventData() };
+    else if (stopKind() !== undefined) throw signal.reason;
+    else {
+      const result = parseWith(definition.result, value, `result of task "${task.name}"`);
+      settlement = { status: "completed", result: encode(result), event: encode({ result }) };
+    }
   } catch (thrown) {
     context?.close();
     await context?.flushEmits().catch(() => undefined);
@@ -151,26 +157,39 @@ async function execute(
       logger.warn({ event: "task.lease_lost" }, "lease lost; the run stopped without settling");
       return undefined;
     }
-    if (kind === "shutdown") return await settle({ status: "queued", runAt: now() });
-    if (kind === "cancel" || isTaskwireError(thrown, "CANCELLED")) {
-      return await settle({ status: "cancelled", event: cancelledEventData() });
-    }
-    const error = serializeError(kind === "timeout" ? signal.reason : thrown);
-    const retriable = error.retriable !== false;
-    const policy = definition.retry;
-    if (retriable && task.attempt < policy.maxAttempts) {
-      const delayMs = retryDelayMs(policy, task.attempt + 1);
-      logger.warn(
-        { event: "task.retry_scheduled", delayMs, code: error.code, err: thrown },
-        "attempt failed, retry scheduled",
-      );
-      return await settle({ status: "retrying", error, runAt: now() + delayMs });
-    }
-    logger.error({ event: "task.attempt_failed", code: error.code, err: thrown }, "task failed");
-    return await settle({ status: "failed", error, event: failedEventData(error) });
+    settlement = settlementAfter(thrown, kind, signal.reason, task.attempt, definition.retry, now, logger);
   } finally {
     if (timer) clearTimeout(timer);
   }
+  return await settle(settlement);
+}
+
+/** How a run that threw (or was stopped) ends: handed back, cancelled, retried later, or failed. */
+function settlementAfter(
+  thrown: unknown,
+  kind: StopKind | undefined,
+  reason: unknown,
+  attempt: number,
+  policy: ResolvedRetryPolicy,
+  now: () => number,
+  logger: LazyLogger,
+): Settlement {
+  if (kind === "shutdown") return { status: "queued", runAt: now() };
+  if (kind === "cancel" || isTaskwireError(thrown, "CANCELLED")) {
+    return { status: "cancelled", event: cancelledEventData() };
+  }
+  const cause = kind === "timeout" ? reason : thrown;
+  const error = serializeError(cause);
+  if (isRetriable(cause) && attempt < policy.maxAttempts) {
+    const delayMs = retryDelayMs(policy, attempt + 1);
+    logger.warn(
+      { event: "task.retry_scheduled", delayMs, code: error.code, err: thrown },
+      "attempt failed, retry scheduled",
+    );
+    return { status: "retrying", error, runAt: now() + delayMs };
+  }
+  logger.error({ event: "task.attempt_failed", code: error.code, err: thrown }, "task failed");
+  return { status: "failed", error, event: failedEventData(error) };
 }
 
 function logSettlement(logger: LazyLogger, settlement: Settlement): void {

@@ -17,7 +17,10 @@ export function toSnapshot(task: TaskRecord): TaskSnapshot {
   if (task.parentId !== null) snapshot.parentId = task.parentId;
   if (task.cancelRequestedAt !== null) snapshot.cancelRequestedAt = new Date(task.cancelRequestedAt);
   if (task.result !== null) snapshot.result = decode(task.result);
-  if (task.error !== null) snapshot.error = task.error;
+  // The error of the attempt that failed: final when failed, the reason for the wait when retrying. A
+  // task that completed after a failed attempt shows no error.
+  if (task.error !== null && (task.status === "failed" || task.status === "retrying"))
+    snapshot.error = task.error;
   return snapshot;
 }
 

@@ -34,7 +34,9 @@ export async function* subscribeEvents(
   known?: Pick<TaskRecord, "status" | "lastSeq">,
 ): AsyncGenerator<TaskEvent> {
   const { signal, batchSize = 256, maxWaitMs = 1000 } = options;
-  let cursor = Math.max(0, Math.floor(options.afterSeq ?? 0));
+  // As for Last-Event-ID: anything but a non-negative integer means "from the start"; huge values clamp.
+  const after = options.afterSeq ?? 0;
+  let cursor = Number.isInteger(after) && after > 0 ? Math.min(after, Number.MAX_SAFE_INTEGER) : 0;
   // With the task as read just before, an empty read needs no re-read when the cursor is within what the
   // task had appended then: its terminal event, still to come or already there, lies after the cursor.
   // Only a cursor past the end (a finished task, or a bogus Last-Event-ID) needs the status re-checked.

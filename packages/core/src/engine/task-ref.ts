@@ -36,7 +36,8 @@ export type EmittedEvent<TDef extends AnyTaskDefinition> = {
 
 /** The payload of a `failed` terminal event. */
 export interface FailedEventData {
-  error: { code: string; message: string };
+  /** `internal`: the message was not written for users (see `SerializedError.internal`). */
+  error: { code: string; message: string; internal?: true };
 }
 
 /** Terminal events: exactly one ends every task's stream. */

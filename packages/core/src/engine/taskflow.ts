@@ -235,10 +235,14 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
         );
         return { taskId: result.task.id, created: false };
       }
-      if (user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
+      // Kept only where a worker may run the task (and dropped by it once the task is done with).
+      if (worker && user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
       logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
-      if (reserved) worker?.fulfil(result.lease ? { task: result.task, lease: result.lease } : undefined);
-      else worker?.wake();
+      if (reserved && result.lease) worker?.fulfil({ task: result.task, lease: result.lease });
+      else {
+        if (reserved) worker?.fulfil(undefined);
+        worker?.wake(); // created unclaimed: there is work to claim
+      }
       return { taskId, created: true };
     },
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { Bell } from "../internal/bell";
-import type { ClaimedTask, TaskStore, Unwatch } from "../store/task-store";
+import type { ClaimedTask, Settlement, TaskStore, Unwatch } from "../store/task-store";
 import type { TaskRegistry } from "./registry";
 import { type RunHandle, type RunnerDeps, startRun } from "./runner";
 
@@ -34,8 +34,11 @@ export class Worker {
    */
   #backlog = true;
   #reserved = 0;
-  /** Runs whose handler finished and whose settlement is being written: their slots are free again. */
-  #settling = 0;
+  /**
+   * Handlers running now. A run stops counting once its settlement is queued (its slot is free again)
+   * even while it stays in `#running` until the write commits.
+   */
+  #handlers = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -54,14 +57,9 @@ export class Worker {
     return this.#options.workerId;
   }
 
-  /** Number of runs in progress. */
-  get activeCount(): number {
-    return this.#running.size;
-  }
-
-  /** Slots taken: runs whose handler has not finished, plus reservations. */
+  /** Slots taken: handlers running, plus reservations. */
   get #busy(): number {
-    return this.#running.size - this.#settling + this.#reserved;
+    return this.#handlers + this.#reserved;
   }
 
   start(): void {
@@ -85,11 +83,12 @@ export class Worker {
     return true;
   }
 
-  /** Gives back a reservation, running the claimed task if there is one. */
+  /** Gives back a reservation, running the claimed task if there is one (see `wake` for unclaimed new work). */
   fulfil(claimed: ClaimedTask | undefined): void {
     this.#reserved -= 1;
     if (claimed) this.#launch(claimed);
-    else this.wake();
+    // A freed reservation is new work only if a backlog is known (a deduplicated or refused start is not).
+    else if (this.#backlog) this.#bell.ring();
   }
 
   /** Rings the doorbell: there may be new work. */
@@ -122,9 +121,7 @@ export class Worker {
     this.#stopping = true;
     this.#bell.ring();
     await this.#loop;
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
     for (const timer of this.#wakeTimers) clearTimeout(timer);
-    this.#unwatchCancels?.();
     const handles = [...this.#running.values()];
     for (const handle of handles) handle.stop("shutdown");
     let timeout: NodeJS.Timeout | undefined;
@@ -143,6 +140,10 @@ export class Worker {
         ),
       ),
     );
+    // Only now: leases stay renewed (and cancels heard) while handlers finish within the grace, so no
+    // other node reclaims a task whose step is still running here.
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#unwatchCancels?.();
     this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
   }
 
@@ -186,10 +187,11 @@ export class Worker {
     // joins the settlement's group commit instead of costing a commit of its own. The new handler starts
     // after that commit, so at most `concurrency` handlers ever run at once.
     let settling = false;
+    this.#handlers += 1;
     const handle = startRun(this.#deps, claimed, () => {
       if (settling) return;
       settling = true;
-      this.#settling += 1;
+      this.#handlers -= 1;
       if (this.#backlog) this.#bell.ring();
     });
     this.#running.set(taskId, handle);
@@ -199,14 +201,18 @@ export class Worker {
   /** Bookkeeping once a run ends (one async function: fewer promises than a then/catch/finally chain). */
   async #afterRun(handle: RunHandle, settling: () => boolean): Promise<void> {
     const taskId = handle.claimed.task.id;
+    let settlement: Settlement | undefined;
     try {
-      const settlement = await handle.done;
+      settlement = await handle.done;
       if (settlement?.status === "retrying" && !this.#stopping)
         this.wakeAt(settlement.runAt, this.#deps.now());
     } catch (error) {
       this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
     } finally {
-      if (settling()) this.#settling -= 1;
+      if (!settling()) this.#handlers -= 1;
+      // The in-memory token is kept only while this process may run the task again.
+      if (settlement?.status !== "retrying" && settlement?.status !== "queued")
+        this.#deps.tokens.delete(taskId);
       // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
       if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
       if (this.#backlog || this.#stopping) this.#bell.ring();

@@ -189,6 +189,11 @@ export interface SerializedError {
   name?: string;
   details?: ErrorDetails;
   retriable?: boolean;
+  /**
+   * The message was not written for users: the error is not a Taskwire error (a driver, the file system,
+   * a plain `throw`) or is `INTERNAL`. Operators read it; HTTP masks it in production.
+   */
+  internal?: true;
 }
 
 /** Whether `error` is a Taskwire error (optionally with the given code), across package copies. */
@@ -196,6 +201,11 @@ export function isTaskwireError(error: unknown, code?: string): error is Taskwir
   if (typeof error !== "object" || error === null) return false;
   if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
   return code === undefined || (error as TaskwireError).code === code;
+}
+
+/** Whether the engine may retry after `error`: anything but a Taskwire error marked non-retriable. */
+export function isRetriable(error: unknown): boolean {
+  return !isTaskwireError(error) || error.retriable;
 }
 
 /**
@@ -207,17 +217,20 @@ export function serializeError(error: unknown): SerializedError {
     const out: SerializedError = { code: error.code, message: error.message, name: error.name };
     if (error.details !== undefined) out.details = jsonSafe(error.details);
     out.retriable = error.retriable;
+    if (error.code === ErrorCode.INTERNAL) out.internal = true;
     return out;
   }
   if (error instanceof Error) {
+    // A foreign code (ECONNREFUSED, ENOENT, a driver's) is kept for operators; the message stays internal.
     const own = (error as { code?: unknown }).code;
     const code =
       typeof own === "string" && /^[A-Z][A-Z0-9_]{1,63}$/.test(own) ? own : ErrorCode.HANDLER_ERROR;
-    return { code, message: error.message, name: error.name };
+    return { code, message: error.message, name: error.name, internal: true };
   }
   return {
     code: ErrorCode.HANDLER_ERROR,
     message: typeof error === "string" ? error : "Non-error value thrown",
+    internal: true,
   };
 }
 

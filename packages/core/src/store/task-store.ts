@@ -10,8 +10,9 @@
  *   compare-and-swaps on it, so a lost race is detected (`StoreConflictError`), never overwritten.
  * - **lease**: the right of one worker to run a task until `leaseExpiresAt`. A claim takes it and bumps the
  *   revision; that revision is the **fencing token**: every write made under a lease (step, event, settle,
- *   renew, release) checks `revision = lease.revision AND status = 'running'` in the same atomic write,
- *   so a worker that lost its lease can never write to a task another worker now runs.
+ *   renew) checks `revision = lease.revision AND status = 'running'` (and the lease owner) in the same
+ *   atomic write, so a worker that lost its lease can never write to a task another worker now runs.
+ *   Handing a task back (shutdown) is a `queued` settlement, fenced the same way.
  * - **step key / position**: a step checkpoint is identified by its position (0, 1, 2 … in call order
  *   within the task body) and carries its key (`fetchRows#0`). Replay compares keys by position.
  * - **WAL event**: a visible event with a per-task **seq** 1, 2, 3 … without gaps: emitted events, then
@@ -59,7 +60,10 @@ export interface TaskRecord {
   input: string;
   /** Encoded result once `completed`. */
   result: string | null;
-  /** The last error: final when `failed`, the cause of the wait when `retrying`. */
+  /**
+   * The last error: final when `failed`, the cause of the wait when `retrying`; kept (for operators) when
+   * a later attempt completes, though snapshots then show none.
+   */
   error: SerializedError | null;
   /** Owner principal id (a user id, or the service principal). */
   owner: string;
@@ -224,7 +228,7 @@ export interface TaskStore {
   /** Opens the store and applies migrations. Idempotent; safe when several processes open at once. */
   open(): Promise<void>;
 
-  /** Releases connections and stops watches. Idempotent. Other calls after close reject. */
+  /** Releases connections and stops watches. Idempotent. Reads and writes after close reject. */
   close(): Promise<void>;
 
   /**

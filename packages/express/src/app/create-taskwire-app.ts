@@ -5,7 +5,7 @@ import { type LimitsOptions, SseBridge } from "../bridge/sse-bridge";
 import { RouteNotFoundError } from "../http-errors/errors";
 import { sendHttpError, taskwireErrorHandler } from "../http-errors/to-http-error";
 import type { ResolveUser } from "../identity/resolve-user";
-import { MOUNT, type Plugin } from "../plugin/plugin";
+import { MOUNT, PLUGIN_NAME_PATTERN, type Plugin } from "../plugin/plugin";
 import { createTaskRouter, type TaskRouterOptions } from "../router/task-router";
 import type { SseOptions } from "../sse/stream-task-events";
 
@@ -50,7 +50,6 @@ export interface TaskwireApp {
 }
 
 const RESERVED_PLUGIN_NAMES = new Set(["tasks"]);
-const PLUGIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * Builds the express app: JSON body parsing with a size limit, each plugin (`setup()` then
@@ -79,7 +78,7 @@ export async function createTaskwireApp(options: TaskwireAppOptions): Promise<Ta
   for (const plugin of plugins) {
     if (
       typeof plugin.name !== "string" ||
-      !PLUGIN_NAME.test(plugin.name) ||
+      !PLUGIN_NAME_PATTERN.test(plugin.name) ||
       RESERVED_PLUGIN_NAMES.has(plugin.name)
     )
       throw new TypeError(

@@ -72,11 +72,12 @@ export async function executeTask(
     const grace = settings.disconnectGraceMs ?? bridge.sse.disconnectGraceMs;
     if (!Number.isFinite(grace) || grace < 0) throw new TypeError("disconnectGraceMs must be >= 0.");
 
-    ({ taskId, created } = await bridge.start(task, input, {
-      idempotencyKey: settings.idempotencyKey,
-      owner,
-    }));
-    if (settings.cancelOnDisconnect ?? true) bridge.watchers.protect(taskId, { graceMs: grace, asOwner });
+    ({ taskId, created } = await bridge.start(task, input, { idempotencyKey: settings.idempotencyKey }));
+    // Only the start that created the run sets its disconnect policy: re-attaching by idempotency key to a
+    // run started elsewhere (say as a 202 job meant to finish) must not make it cancellable.
+    if (created && (settings.cancelOnDisconnect ?? true)) {
+      bridge.watchers.protect(taskId, { graceMs: grace, asOwner });
+    }
     // Counted as a watcher before the stream opens, so a client gone during the start still triggers the grace.
     const detach = bridge.watchers.attach(taskId);
     let result: StreamResult | undefined;

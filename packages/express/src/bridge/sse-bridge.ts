@@ -101,11 +101,11 @@ export class SseBridge {
     return user;
   }
 
-  /** Starts a task as the current user after the shutdown and per-owner limit checks. */
+  /** Starts a task as the current user (identity only from the user context) after the shutdown check. */
   async start<T extends TaskLike>(
     task: T,
     input: unknown,
-    options: { idempotencyKey?: string | undefined; owner: UserContext },
+    options: { idempotencyKey?: string | undefined } = {},
   ): Promise<StartResult<DefinitionOf<T>>> {
     if (this.closing) throw new ShuttingDownError();
     // Enforced by the store, atomically and after the idempotency key: a start that re-attaches to a

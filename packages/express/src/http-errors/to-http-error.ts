@@ -151,18 +151,14 @@ export function taskwireErrorHandler(options: HttpErrorOptions): ErrorRequestHan
   };
 }
 
-/** Codes whose messages come from arbitrary thrown errors (a driver, a path, a query) rather than from a typed Taskwire error. */
-const UNTYPED_CODES = new Set(["HANDLER_ERROR", "INTERNAL"]);
-
 /**
- * A task's recorded error as clients may see it: in production the message of an untyped error
- * (`HANDLER_ERROR`, `INTERNAL`) is masked; typed errors (`NonRetriableError`, validation, timeouts) keep
- * theirs. The WAL and the logs keep the full message for operators.
+ * A task's recorded error as clients may see it, `{ code, message }`: in production the message of an
+ * `internal` error (anything that is not a Taskwire error, whatever its code) is masked; Taskwire errors
+ * (`NonRetriableError`, validation, timeouts) keep theirs. The WAL and the logs keep the full message.
  */
 export function publicTaskError(
-  error: { code: string; message: string },
+  error: { code: string; message: string; internal?: boolean },
   production: boolean,
 ): { code: string; message: string } {
-  if (production && UNTYPED_CODES.has(error.code)) return { code: error.code, message: INTERNAL_MESSAGE };
-  return { code: error.code, message: error.message };
+  return { code: error.code, message: production && error.internal ? INTERNAL_MESSAGE : error.message };
 }

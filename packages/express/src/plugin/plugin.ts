@@ -13,8 +13,8 @@ import type { SseBridge } from "../bridge/sse-bridge";
 /** Internal: how `createTaskwireApp` hands a plugin its bridge. */
 export const MOUNT: unique symbol = Symbol("taskwire.plugin.mount");
 
-/** Plugin names become a path segment (`/api/<name>`). */
-export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+/** Plugin names become a path segment (`/api/<name>`); `tasks` is the task router's. */
+export const PLUGIN_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /** Methods a user-scoped proxy leaves alone (they are about the plugin, not about a caller). */
 const LIFECYCLE: ReadonlySet<PropertyKey> = new Set([

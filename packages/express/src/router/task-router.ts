@@ -60,8 +60,7 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
         });
         return;
       }
-      const owner = { userId: (await bridge.resolveUser(req)).userId };
-      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey, owner });
+      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey });
       const location = `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}`;
       res
         .status(202)

@@ -165,5 +165,27 @@ export function watchConformance(suite: Suite): void {
         sentinel.unwatch();
       }
     });
+
+    it("calls onCancel asynchronously, in the watcher's async context, never in the requester's", async () => {
+      const kit = await openKit(suite);
+      const { task } = await kit.running();
+      const als = new AsyncLocalStorage<string>();
+      const calls = ring<[string | undefined]>(kit.ringTimeoutMs, "onCancel context");
+      const unwatch = als.run("watcher", () =>
+        kit.store.watchCancels((taskId) => {
+          if (taskId === task.id) calls.fn(als.getStore());
+        }),
+      );
+      try {
+        await als.run("requester", async () => {
+          const pending = kit.store.requestCancel(task.id, T0 + 1, TERMINAL_DATA);
+          expect(calls.calls).toHaveLength(0); // not inside the requester's call
+          await pending;
+        });
+        expect(await calls.next(1)).toEqual(["watcher"]);
+      } finally {
+        unwatch();
+      }
+    });
   });
 }
