@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
+import { parseIdentitySidecar } from "../src/identity/task-user";
 import {
   defineTask,
   getCurrentUserContext,
@@ -10,6 +11,7 @@ import {
   runInUserContext,
   SERVICE_PRINCIPAL,
   step,
+  type TaskStore,
 } from "../src/index";
 import { collect, crashableStore, deferred, makeTaskflow, waitFor } from "./helpers";
 
@@ -129,4 +131,82 @@ describe("identity", () => {
     await waitFor(() => observed.length > 0, 5_000, "the watcher rung");
     expect(new Set(observed)).toEqual(new Set(["watcher"]));
   });
+
+  describe("stored identity sidecar", () => {
+    const invalid = (json: string | null, owner: string) => {
+      try {
+        parseIdentitySidecar(json, owner);
+      } catch (error) {
+        return error;
+      }
+      throw new Error(`accepted ${json}`);
+    };
+
+    it("accepts the owner's sidecar and treats a missing one as the bare owner", () => {
+      const stored = JSON.stringify({ userId: "alice", displayName: "Alice", claims: { role: "admin" } });
+      expect(parseIdentitySidecar(stored, "alice")).toEqual({
+        userId: "alice",
+        displayName: "Alice",
+        claims: { role: "admin" },
+      });
+      expect(parseIdentitySidecar(JSON.stringify({ userId: "alice", secret: "x" }), "alice")).toEqual({
+        userId: "alice",
+      });
+      expect(parseIdentitySidecar(null, "alice")).toEqual({ userId: "alice" });
+    });
+
+    it.each([
+      ["another user", JSON.stringify({ userId: "mallory" })],
+      ["the service", JSON.stringify({ userId: SERVICE_PRINCIPAL.userId })],
+      ["not JSON", "{userId: alice"],
+      ["a JSON string", JSON.stringify("alice")],
+      ["an array", JSON.stringify([{ userId: "alice" }])],
+      ["no userId", JSON.stringify({ displayName: "Alice" })],
+      ["a numeric userId", JSON.stringify({ userId: 7 })],
+      ["a numeric displayName", JSON.stringify({ userId: "alice", displayName: 7 })],
+      ["claims as an array", JSON.stringify({ userId: "alice", claims: ["admin"] })],
+      ["claims as a string", JSON.stringify({ userId: "alice", claims: "admin" })],
+    ])("rejects %s as a non-retriable INVALID_IDENTITY", (_what, json) => {
+      const error = invalid(json, "alice");
+      expect(isTaskwireError(error, "INVALID_IDENTITY")).toBe(true);
+      expect((error as { retriable: boolean }).retriable).toBe(false);
+      expect((error as Error).message).not.toContain("mallory");
+    });
+
+    it("fails a task whose stored identity names someone else, without running it or retrying", async () => {
+      let runs = 0;
+      const tampered = defineTask({
+        name: "identity.tampered",
+        input: z.object({}),
+        result: z.object({ user: z.string() }),
+        retry: { maxAttempts: 3, initialDelayMs: 1 },
+        async run(_input, ctx) {
+          runs += 1;
+          return { user: ctx.user.userId };
+        },
+      });
+      // A store that persists a forged sidecar, as a tampered row would read back.
+      const store = rewritingIdentity(memoryStore(), JSON.stringify({ userId: "mallory", claims: {} }));
+      const taskflow = await makeTaskflow(onTestFinished, { store });
+      const { taskId } = await runInUserContext({ userId: "alice" }, () =>
+        taskflow.start(taskflow.task(tampered), {}),
+      );
+      const events = await runInUserContext({ userId: "alice" }, () => collect(taskflow, taskId));
+      expect(events.at(-1)).toMatchObject({ name: "failed", data: { error: { code: "INVALID_IDENTITY" } } });
+      expect(runs).toBe(0);
+      expect((await store.getTask(taskId))?.attempt).toBe(1);
+    });
+  });
 });
+
+function rewritingIdentity(inner: TaskStore, identity: string): TaskStore {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (prop === "createTask")
+        return (spec: Parameters<TaskStore["createTask"]>[0]) => target.createTask({ ...spec, identity });
+      return value.bind(target);
+    },
+  });
+}

@@ -1,5 +1,7 @@
+import { z } from "zod";
 import { ErrorCode } from "../errors/error-codes";
-import { TaskwireError } from "../errors/taskwire-error";
+import { NonRetriableError, TaskwireError } from "../errors/taskwire-error";
+import { toIssues } from "../task/validate";
 import type { UserContext } from "./user-context";
 
 /** `ctx.user` inside a task: the owner's identity, re-entered on every run and after a resume. */
@@ -21,6 +23,44 @@ export interface IdentitySidecar {
   userId: string;
   displayName?: string;
   claims?: Record<string, unknown>;
+}
+
+// Unknown keys are dropped (a newer version may add some), never trusted.
+const sidecarSchema = z.object({
+  userId: z.string().min(1),
+  displayName: z.string().optional(),
+  claims: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * Parses and checks the identity sidecar stored with a task before a run re-enters it: a JSON object
+ * whose `userId` is the task's `owner`, with an optional string `displayName` and an optional `claims`
+ * record. Anything else throws a non-retriable `INVALID_IDENTITY` error, so the task fails rather than run
+ * as someone else or as the service. A task stored without a sidecar (`null`) runs as its bare owner.
+ */
+export function parseIdentitySidecar(json: string | null, owner: string): IdentitySidecar {
+  if (json === null || json === "") return { userId: owner };
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw invalidIdentity(owner, "it is not valid JSON");
+  }
+  const parsed = sidecarSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = toIssues(parsed.error.issues);
+    const first = issues[0];
+    throw invalidIdentity(owner, `at "${first?.path || "(root)"}": ${first?.message}`, issues);
+  }
+  if (parsed.data.userId !== owner) throw invalidIdentity(owner, "its user id is not the task's owner");
+  return parsed.data;
+}
+
+function invalidIdentity(owner: string, reason: string, issues?: unknown[]): NonRetriableError {
+  return new NonRetriableError(`The stored identity of a task owned by ${owner} is invalid: ${reason}.`, {
+    code: ErrorCode.INVALID_IDENTITY,
+    details: issues === undefined ? { owner } : { owner, issues },
+  });
 }
 
 /** Strips secrets from a user context for persistence. */

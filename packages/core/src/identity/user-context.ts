@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { globalSlot } from "../internal/global-slot";
 
 /**
  * The identity a call (and the task it starts) runs as. `accessToken` is a secret: it is kept in memory
@@ -17,7 +18,10 @@ export interface UserContext {
 /** The principal a bare call (outside any user context) runs as. */
 export const SERVICE_PRINCIPAL: UserContext = Object.freeze({ userId: "service", displayName: "Service" });
 
-const storage = new AsyncLocalStorage<UserContext>();
+// On globalThis, shared by every copy of @taskwire/core in the process: with a module-level store, a
+// user entered through one copy (say express's) would be invisible to another copy's engine, which would
+// then read as the service principal and skip owner filtering.
+const storage = globalSlot("taskwire.userContext", () => new AsyncLocalStorage<UserContext>());
 
 /**
  * Runs `fn` as `user`: `getCurrentUserContext()` returns it in everything `fn` awaits or schedules.
