@@ -1,4 +1,4 @@
-import { installGracefulShutdown } from "@taskwire/express";
+import { handleClientError, installGracefulShutdown } from "@taskwire/express";
 import { pino } from "pino";
 import { createQuickstart } from "./app";
 
@@ -24,4 +24,6 @@ const server = app.listen(port, () => {
     `Taskwire quickstart at http://localhost:${actual}`,
   );
 });
+// Requests Node's HTTP parser rejects get the same JSON error shape as the API, then the socket closes.
+handleClientError(server, { logger });
 installGracefulShutdown(server, tw, { logger });

@@ -1,8 +1,11 @@
 /**
- * `@taskwire/express`: the SSE bridge (`executeTask`, the replay endpoint, SSE writers), the `Plugin`
- * base class with `asUser`, the task HTTP router, JSON error mapping and graceful shutdown.
+ * `@taskwire/express`: what an app or plugin author uses — `createTaskwireApp`, the `Plugin` base class
+ * with `asUser` and `executeTask`, the task router, JSON errors, identity resolution, SSE writers and
+ * graceful shutdown. Everything else (frame validation, cursors, the stream loop) is internal.
  */
 
+/** Answer malformed HTTP (rejected by Node's parser) with the JSON error shape. */
+export { type ClientErrorOptions, handleClientError } from "./app/client-error";
 /** Build the express app (plugins, task router, JSON errors) and close it gracefully. */
 export {
   createTaskwireApp,
@@ -17,63 +20,32 @@ export {
 } from "./app/graceful-shutdown";
 /** Settings and result of `executeTask`. */
 export type { ExecuteTaskResult, ExecuteTaskSettings } from "./bridge/execute-task";
-/** The per-process SSE bridge behind the router and the plugins. */
+/** The per-process SSE bridge behind the router and the plugins (`tw.bridge`). */
 export {
   type BridgeStreamOptions,
   createSseBridge,
   type LimitsOptions,
-  SseBridge,
+  type SseBridge,
   type SseBridgeOptions,
 } from "./bridge/sse-bridge";
-/** HTTP-level errors (each maps to a status in `toHttpError`). */
-export {
-  BadRequestError,
-  InvalidJsonError,
-  PayloadTooLargeError,
-  RouteNotFoundError,
-  UnauthenticatedError,
-} from "./http-errors/errors";
-/** The one error → HTTP status mapping, and the JSON error responders. */
+/** HTTP errors an app or plugin throws (each maps to a status in `toHttpError`). */
+export { BadRequestError, UnauthenticatedError } from "./http-errors/errors";
+/** The one error → HTTP status mapping, and the JSON error middleware. */
 export {
   type HttpError,
   type HttpErrorBody,
   type HttpErrorOptions,
-  INTERNAL_MESSAGE,
-  sendHttpError,
   taskwireErrorHandler,
   toHttpError,
 } from "./http-errors/to-http-error";
 /** Request → user resolution (trusted-proxy headers by default). */
 export { defaultResolveUser, type ResolveUser, requireUser } from "./identity/resolve-user";
 /** The plugin base class and its user-scoped proxy type. */
-export { Plugin, type PluginLifecycleKey, type TaskInputArg, type UserScoped } from "./plugin/plugin";
-/** JSON-safe conversion (BigInt → string, Date → ISO). */
-export { toJsonSafe } from "./router/json-safe";
-/** The task HTTP API and its JSON snapshot shape. */
-export { createTaskRouter, publicSnapshot, type TaskRouterOptions } from "./router/task-router";
-/** SSE frame writers. */
-export {
-  BRIDGE_EVENT_NAMES,
-  type BridgeEventName,
-  formatSseFrame,
-  isWireEventName,
-  type SseFrame,
-  type SseFrameFormatOptions,
-  toSseJson,
-  writeSseComment,
-  writeSseFrame,
-} from "./sse/frames";
-/** SSE response headers. */
-export { SSE_HEADERS, setupSseHeaders } from "./sse/headers";
-/** `Last-Event-ID` parsing. */
-export { parseLastEventId, resolveResumeCursor } from "./sse/last-event-id";
-/** The stream loop: ready, replay + live from one cursor, terminal, interrupted. */
-export {
-  type InterruptCode,
-  SSE_DEFAULTS,
-  type SseOptions,
-  type StreamOutcome,
-  type StreamResult,
-  type StreamTaskEventsOptions,
-  streamTaskEvents,
-} from "./sse/stream-task-events";
+export { Plugin, type TaskInputArg, type UserScoped } from "./plugin/plugin";
+/** The task HTTP API. */
+export { createTaskRouter, type TaskRouterOptions } from "./router/task-router";
+/** SSE writers for hand-written streams (every frame carries an id, an event name and JSON data). */
+export { formatSseFrame, type SseFrame, writeSseComment, writeSseFrame } from "./sse/frames";
+export { setupSseHeaders } from "./sse/headers";
+/** SSE tuning and how a stream ended. */
+export type { InterruptCode, SseOptions, StreamOutcome, StreamResult } from "./sse/stream-task-events";

@@ -1,12 +1,10 @@
-import { getEventListeners, once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { runInUserContext } from "@taskwire/core";
-import { installGracefulShutdown, Plugin, streamTaskEvents } from "@taskwire/express";
+import { runInUserContext, type Taskflow } from "@taskwire/core";
+import { installGracefulShutdown, Plugin } from "@taskwire/express";
 import { openSSE } from "@taskwire/testing";
 import request from "supertest";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { alice, blockingTask, makeHarness, newKey, release, waitFor } from "./helpers";
+import { alice, blockingTask, makeHarness, newKey, waitFor } from "./helpers";
 
 class OrderPlugin extends Plugin {
   readonly name = "order";
@@ -21,7 +19,7 @@ class OrderPlugin extends Plugin {
   }
 }
 
-async function runningStream(base: string, taskflow: Parameters<typeof streamTaskEvents>[2]) {
+async function runningStream(base: string, taskflow: Taskflow) {
   const key = newKey();
   const { taskId } = await runInUserContext({ userId: "alice" }, () => taskflow.start(blockingTask, { key }));
   const sse = await openSSE(`${base}/api/tasks/${taskId}/events`, { headers: alice });
@@ -93,41 +91,6 @@ describe("tw.close()", () => {
     });
     const res = await request(server).get("/");
     expect(res.status).toBe(503);
-  });
-});
-
-describe("streamTaskEvents with a signal", () => {
-  it("ends with interrupted server_shutting_down when the signal aborts, and removes its listener", async () => {
-    const h = await makeHarness(onTestFinished);
-    const controller = new AbortController();
-    const key = newKey();
-    const { taskId } = await runInUserContext({ userId: "alice" }, () =>
-      h.taskflow.start(blockingTask, { key }),
-    );
-    const server = http.createServer((req, res) => {
-      void runInUserContext({ userId: "alice" }, () =>
-        streamTaskEvents(req, res, h.taskflow, taskId, { signal: controller.signal, logger: h.log.logger }),
-      );
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    onTestFinished(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const sse = await openSSE(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    expect((await sse.next()).event).toBe("ready");
-    expect((await sse.next()).event).toBe("tick");
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
-    controller.abort();
-    expect(await sse.next()).toMatchObject({
-      id: "1",
-      event: "interrupted",
-      data: { code: "server_shutting_down" },
-    });
-    await sse.ended;
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
-    release(key);
   });
 });
 

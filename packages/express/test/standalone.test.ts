@@ -1,12 +1,9 @@
-import { createTaskflow, memoryStore, runInUserContext } from "@taskwire/core";
+import { createTaskflow, memoryStore } from "@taskwire/core";
 import {
   createSseBridge,
   createTaskRouter,
   defaultResolveUser,
-  publicSnapshot,
-  SSE_DEFAULTS,
   taskwireErrorHandler,
-  toJsonSafe,
 } from "@taskwire/express";
 import { parseSSEResponse } from "@taskwire/testing";
 import express from "express";
@@ -31,7 +28,6 @@ describe("building blocks without createTaskwireApp", () => {
       drainTimeoutMs: 10_000,
       disconnectGraceMs: 5_000,
     });
-    expect(SSE_DEFAULTS).toMatchObject({ heartbeatMs: 15_000, disconnectGraceMs: 5_000 });
     const app = express();
     app.use("/v1", express.json(), createTaskRouter(bridge));
     app.use(taskwireErrorHandler({ production: true, logger }));
@@ -53,32 +49,6 @@ describe("building blocks without createTaskwireApp", () => {
     expect(invalid.body.error.code).toBe("INVALID_JSON"); // body-parser error through taskwireErrorHandler
   });
 
-  it("publicSnapshot is JSON-safe and limited to the documented fields", async () => {
-    const taskflow = await createTaskflow({
-      store: memoryStore(),
-      logger: pino({ level: "silent" }),
-      pollIntervalMs: 20,
-    });
-    onTestFinished(() => taskflow.shutdown());
-    const { taskId } = await runInUserContext({ userId: "alice" }, () =>
-      taskflow.start(taskflow.task(quickTask), { n: 1 }),
-    );
-    for await (const _ of taskflow.subscribe(taskId)) {
-      // drain to the terminal event
-    }
-    const snapshot = publicSnapshot(await taskflow.get(taskId));
-    expect(Object.keys(snapshot).sort()).toEqual([
-      "createdAt",
-      "lastSeq",
-      "result",
-      "status",
-      "task",
-      "taskId",
-      "updatedAt",
-    ]);
-    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
-  });
-
   it("defaultResolveUser reads the trusted-proxy headers and nothing else", () => {
     const req = (headers: Record<string, string>) => ({ headers }) as unknown as express.Request;
     expect(
@@ -91,13 +61,5 @@ describe("building blocks without createTaskwireApp", () => {
     expect(defaultResolveUser(req({ authorization: "Bearer x", "x-user": "alice" }))).toBeUndefined();
     expect(defaultResolveUser(req({ "x-forwarded-user": "" }))).toBeUndefined();
     expect(defaultResolveUser(req({ "x-forwarded-user": "a\u0001b" }))).toBeUndefined();
-  });
-
-  it("toJsonSafe turns BigInt into strings and Dates into ISO strings", () => {
-    expect(toJsonSafe({ n: 2n ** 70n, at: new Date(0), gone: undefined })).toEqual({
-      n: (2n ** 70n).toString(),
-      at: "1970-01-01T00:00:00.000Z",
-    });
-    expect(toJsonSafe(undefined)).toBeNull();
   });
 });

@@ -54,12 +54,13 @@ const RESERVED_PLUGIN_NAMES = new Set(["tasks"]);
 /**
  * Builds the express app: JSON body parsing with a size limit, each plugin (`setup()` then
  * `injectRoutes()`) under `<basePath>/<name>`, the task router under `basePath`, a JSON 404 scoped to
- * `basePath` (static files added later still work), and the JSON error handler.
+ * `basePath` (static files added later still work), and the JSON error handler. The server is yours:
+ * `handleClientError(server)` gives malformed HTTP the same JSON errors, `installGracefulShutdown` a clean exit.
  * @example
  * const taskflow = await createTaskflow({ store: sqliteStore() });
  * const tw = await createTaskwireApp({ taskflow, plugins: [new ReportsPlugin()], basePath: "/api" });
  * tw.app.use(express.static("public"));
- * const server = tw.app.listen(3000);
+ * const server = handleClientError(tw.app.listen(3000));
  * installGracefulShutdown(server, tw);
  */
 export async function createTaskwireApp(options: TaskwireAppOptions): Promise<TaskwireApp> {

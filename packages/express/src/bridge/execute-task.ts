@@ -17,7 +17,10 @@ import type { CancelPolicy } from "./watcher-registry";
  * cache, timeout and streaming belong to the engine: those keys are typed `never`.
  */
 export interface ExecuteTaskSettings {
-  /** Deduplicates starts per owner and task (a page refresh re-attaches); `"input"` derives it from the input. */
+  /**
+   * Deduplicates starts per owner and task (a page refresh re-attaches); `"input"` derives it from the
+   * input. 1-255 visible ASCII characters, like the `Idempotency-Key` header; anything else is a 400.
+   */
   idempotencyKey?: string | undefined;
   /** Cancel the task when its last client is gone for longer than the grace. @default true */
   cancelOnDisconnect?: boolean;
@@ -40,20 +43,23 @@ export interface ExecuteTaskResult {
   outcome: StreamResult["outcome"] | "rejected";
 }
 
+/** One `executeTask` call: the response to stream on, the task, its (unvalidated) input and settings. */
+export interface ExecuteTaskCall {
+  res: ServerResponse;
+  task: TaskLike;
+  input: unknown;
+  settings?: ExecuteTaskSettings | undefined;
+}
+
 const ENGINE_OWNED = ["retry", "cache", "timeout", "stream", "userId"] as const;
 
 /**
  * Starts `task` as the current user (the service principal outside any user context) and streams its
- * run on `res` from seq 0. Errors before the headers (invalid input, idempotency conflict, limits) are
- * answered as JSON; later ones as an `interrupted` frame.
+ * run on `res` from seq 0, through the bridge. Errors before the headers (invalid input or idempotency
+ * key, idempotency conflict, limits) are answered as JSON; later ones as an `interrupted` frame.
  */
-export async function executeTask(
-  bridge: SseBridge,
-  res: ServerResponse,
-  task: TaskLike,
-  input: unknown,
-  settings: ExecuteTaskSettings,
-): Promise<ExecuteTaskResult> {
+export async function executeTask(bridge: SseBridge, call: ExecuteTaskCall): Promise<ExecuteTaskResult> {
+  const { res, task, input, settings = {} } = call;
   // Capture the identity now, synchronously: it is the only source of the owner.
   const inContext = isInUserContext();
   const user = getCurrentUserContext();
@@ -78,19 +84,14 @@ export async function executeTask(
     if (created && (settings.cancelOnDisconnect ?? true)) {
       bridge.watchers.protect(taskId, { graceMs: grace, asOwner });
     }
-    // Counted as a watcher before the stream opens, so a client gone during the start still triggers the grace.
-    const detach = bridge.watchers.attach(taskId);
+    // This request holds the task from the start until its response ends: a client gone before the
+    // stream opened still starts the grace. The stream counts itself too while open; both let go together.
+    const hold = bridge.watchers.attach(taskId);
     let result: StreamResult | undefined;
     try {
-      result = await bridge.stream(requestOf(res), res, taskId, { afterSeq: 0, watch: false });
+      result = await bridge.stream(requestOf(res), res, taskId, { afterSeq: 0 });
     } finally {
-      const reason =
-        result?.outcome === "completed"
-          ? "terminal"
-          : result?.code === "server_shutting_down"
-            ? "shutdown"
-            : "gone";
-      detach(reason);
+      hold(result);
     }
     return { taskId, created, outcome: result.outcome };
   } catch (error) {

@@ -17,8 +17,8 @@ import {
   type StreamResult,
   streamTaskEvents,
 } from "../sse/stream-task-events";
-import { type ExecuteTaskResult, type ExecuteTaskSettings, executeTask } from "./execute-task";
-import { WatcherRegistry } from "./watcher-registry";
+import { validateIdempotencyKey } from "./idempotency-key";
+import { type Detach, WatcherRegistry } from "./watcher-registry";
 
 /** Per-owner limits enforced when tasks are started over HTTP or through `executeTask`. */
 export interface LimitsOptions {
@@ -51,13 +51,12 @@ export interface SseBridgeOptions {
 export interface BridgeStreamOptions {
   /** Resume after this seq instead of the request's `Last-Event-ID`. */
   afterSeq?: number;
-  /** Count the stream as a watcher of the task once open (`executeTask` counts its own). @default true */
-  watch?: boolean;
 }
 
 /**
- * The per-process SSE bridge shared by the task router and every plugin: user resolution, per-owner
- * limits, `executeTask`, the registry of open streams (for cancel-on-disconnect) and graceful close.
+ * The per-process SSE bridge shared by the task router and every plugin: user resolution, starts under
+ * per-owner limits, streams, the registry of watchers (for cancel-on-disconnect) and graceful close.
+ * `executeTask` (bridge/execute-task.ts) builds on it; the bridge never calls back into it.
  */
 export class SseBridge {
   readonly taskflow: Taskflow;
@@ -101,13 +100,17 @@ export class SseBridge {
     return user;
   }
 
-  /** Starts a task as the current user (identity only from the user context) after the shutdown check. */
+  /**
+   * Starts a task as the current user (identity only from the user context) after the shutdown check.
+   * The idempotency key is checked here, so the router and `executeTask` follow one rule (400 otherwise).
+   */
   async start<T extends TaskLike>(
     task: T,
     input: unknown,
     options: { idempotencyKey?: string | undefined } = {},
   ): Promise<StartResult<DefinitionOf<T>>> {
     if (this.closing) throw new ShuttingDownError();
+    validateIdempotencyKey(options.idempotencyKey);
     // Enforced by the store, atomically and after the idempotency key: a start that re-attaches to a
     // run in flight (a page refresh with the same key) is never refused, and racing starts never overshoot.
     const max = this.#limits.maxActiveTasksPerOwner;
@@ -131,7 +134,8 @@ export class SseBridge {
     options: BridgeStreamOptions = {},
   ): Promise<StreamResult> {
     if (this.closing) return Promise.reject(new ShuttingDownError());
-    let detach: ((reason: "terminal" | "gone" | "shutdown") => void) | undefined;
+    // Attached only once open: a request refused before the headers (another owner's) is no reconnect.
+    let detach: Detach | undefined;
     const run = streamTaskEvents(req, res, this.taskflow, taskId, {
       ...this.sse,
       afterSeq: options.afterSeq,
@@ -139,32 +143,16 @@ export class SseBridge {
       production: this.production,
       logger: this.logger,
       onOpen: () => {
-        if (options.watch !== false) detach = this.watchers.attach(taskId);
+        detach = this.watchers.attach(taskId);
       },
     }).then((result) => {
-      const reason =
-        result.outcome === "completed" || result.outcome === "already_finished"
-          ? "terminal"
-          : result.code === "server_shutting_down"
-            ? "shutdown"
-            : "gone";
-      detach?.(reason);
+      detach?.(result);
       return result;
     });
     const tracked = run.catch(() => undefined);
     this.#open.add(tracked);
     void tracked.finally(() => this.#open.delete(tracked));
     return run;
-  }
-
-  /** See `Plugin.executeTask`: starts as the current user and streams the run; never rejects. */
-  executeTask<T extends TaskLike>(
-    res: ServerResponse,
-    task: T,
-    input: unknown,
-    settings: ExecuteTaskSettings = {},
-  ): Promise<ExecuteTaskResult> {
-    return executeTask(this, res, task, input, settings);
   }
 
   /** Open streams, watched tasks and pending cancels of this process. */

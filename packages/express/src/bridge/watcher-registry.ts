@@ -1,8 +1,23 @@
 import { isTerminalStatus, type Taskflow } from "@taskwire/core";
 import type { Logger } from "pino";
+import type { StreamResult } from "../sse/stream-task-events";
 
 /** How a watcher of a task stopped watching. */
-export type DetachReason = "terminal" | "gone" | "shutdown";
+type DetachReason = "terminal" | "gone" | "shutdown";
+
+/**
+ * Ends one watch with the result of its stream (`undefined` when the stream never ran); idempotent.
+ * A delivered terminal event drops the cancel policy, a shutdown hands the task back, anything else
+ * counts as a client gone.
+ */
+export type Detach = (result: StreamResult | undefined) => void;
+
+/** The one mapping from how a stream ended to how its watcher stopped watching. */
+function detachReason(result: StreamResult | undefined): DetachReason {
+  if (result?.outcome === "completed" || result?.outcome === "already_finished") return "terminal";
+  if (result?.code === "server_shutting_down") return "shutdown";
+  return "gone";
+}
 
 /** A cancel-on-disconnect policy, registered by `executeTask`. */
 export interface CancelPolicy {
@@ -40,8 +55,11 @@ export class WatcherRegistry {
     this.#entry(taskId).policy = policy;
   }
 
-  /** Counts an open stream; a pending cancel is called off. Returns the detach function (idempotent). */
-  attach(taskId: string): (reason: DetachReason) => void {
+  /**
+   * Counts a watcher of the task (an open stream, or a request that started the task and is about to
+   * stream it); a pending cancel is called off. Returns its {@link Detach}.
+   */
+  attach(taskId: string): Detach {
     const entry = this.#entry(taskId);
     entry.watchers += 1;
     if (entry.timer) {
@@ -53,10 +71,10 @@ export class WatcherRegistry {
       );
     }
     let detached = false;
-    return (reason) => {
+    return (result) => {
       if (detached) return;
       detached = true;
-      this.#detach(taskId, entry, reason);
+      this.#detach(taskId, entry, detachReason(result));
     };
   }
 
@@ -67,15 +85,15 @@ export class WatcherRegistry {
     this.#entries.clear();
   }
 
-  /** Counts for tests and health endpoints. */
-  stats(): { watchedTasks: number; openStreams: number; pendingCancels: number } {
-    let openStreams = 0;
+  /** Counts for tests and health endpoints (`watchers` counts every attached watch, not sockets). */
+  stats(): { watchedTasks: number; watchers: number; pendingCancels: number } {
+    let watchers = 0;
     let pendingCancels = 0;
     for (const entry of this.#entries.values()) {
-      openStreams += entry.watchers;
+      watchers += entry.watchers;
       if (entry.timer) pendingCancels += 1;
     }
-    return { watchedTasks: this.#entries.size, openStreams, pendingCancels };
+    return { watchedTasks: this.#entries.size, watchers, pendingCancels };
   }
 
   #entry(taskId: string): Entry {

@@ -78,6 +78,13 @@ function internalError(error: unknown, production: boolean): HttpError {
 /** body-parser and http-errors carry `type`/`status`; turn the client errors into Taskwire errors. */
 function fromExpressError(error: unknown): unknown {
   if (typeof error !== "object" || error === null || isTaskwireError(error)) return undefined;
+  // Express's router throws a URIError with status 400 (but no `expose`) for a path parameter with
+  // malformed percent-encoding (`%zz`, `%FF`): bad input, not a server failure. A bare URIError from
+  // server code has no status and stays internal.
+  if (error instanceof URIError && (error as { status?: unknown }).status === 400)
+    return new BadRequestError("The request path is not valid percent-encoding.", {
+      reason: "uri.malformed",
+    });
   const e = error as {
     type?: unknown;
     status?: unknown;

@@ -7,7 +7,7 @@ import {
   type TaskLike,
 } from "@taskwire/core";
 import type { Request, Router } from "express";
-import type { ExecuteTaskResult, ExecuteTaskSettings } from "../bridge/execute-task";
+import { type ExecuteTaskResult, type ExecuteTaskSettings, executeTask } from "../bridge/execute-task";
 import type { SseBridge } from "../bridge/sse-bridge";
 
 /** Internal: how `createTaskwireApp` hands a plugin its bridge. */
@@ -119,7 +119,7 @@ export abstract class Plugin {
     input: TaskInputArg<T, TArg>,
     settings?: ExecuteTaskSettings,
   ): Promise<ExecuteTaskResult> {
-    return this.#requireBridge().executeTask(res, task, input, settings);
+    return executeTask(this.#requireBridge(), { res, task, input, settings });
   }
 
   /** @internal Attaches the app's bridge; called by `createTaskwireApp` before `setup()`. */

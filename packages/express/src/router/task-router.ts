@@ -1,7 +1,7 @@
 import { runInUserContext, type TaskSnapshot, UnknownTaskError } from "@taskwire/core";
 import express, { type Request, type Response, type Router } from "express";
+import { executeTask } from "../bridge/execute-task";
 import type { SseBridge } from "../bridge/sse-bridge";
-import { BadRequestError } from "../http-errors/errors";
 import { publicTaskError, sendHttpError } from "../http-errors/to-http-error";
 import { toJsonSafe } from "./json-safe";
 
@@ -15,8 +15,6 @@ export interface TaskRouterOptions {
   /** Cancel a task started with `Accept: text/event-stream` when its client is gone. @default true */
   cancelOnDisconnect?: boolean;
 }
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -48,15 +46,16 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
     asUser(async (req, res) => {
       const name = param(req, "name");
       if (!bridge.taskflow.hasTask(name) || !exposed(name)) throw new UnknownTaskError(name);
+      // Checked by bridge.start, the one rule shared with executeTask (an empty header is a 400 too).
       const idempotencyKey = req.get("Idempotency-Key");
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey))
-        throw new BadRequestError("The Idempotency-Key header must be 1-255 visible ASCII characters.");
       const { ref } = bridge.taskflow.getRegistration(name);
       if (req.accepts(["application/json", "text/event-stream"]) === "text/event-stream") {
         // executeTask answers its own errors; the current user context is the caller's.
-        await bridge.executeTask(res, ref, req.body, {
-          idempotencyKey,
-          cancelOnDisconnect: options.cancelOnDisconnect ?? true,
+        await executeTask(bridge, {
+          res,
+          task: ref,
+          input: req.body,
+          settings: { idempotencyKey, cancelOnDisconnect: options.cancelOnDisconnect ?? true },
         });
         return;
       }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isTerminalStatus, type Taskflow, type TaskSnapshot } from "@taskwire/core";
+import { isTerminalEventName, isTerminalStatus, type Taskflow, type TaskSnapshot } from "@taskwire/core";
 import type { Logger } from "pino";
 import { publicTaskError } from "../http-errors/to-http-error";
 import { formatSseFrame, writeSseComment, writeSseFrame } from "./frames";
@@ -65,8 +65,6 @@ export interface StreamResult {
   /** Set when `outcome` is `interrupted`. */
   code?: InterruptCode;
 }
-
-const TERMINAL_EVENTS = new Set(["completed", "failed", "cancelled"]);
 
 /** The effective defaults of {@link SseOptions}. */
 export const SSE_DEFAULTS: Readonly<Required<SseOptions>> = Object.freeze({
@@ -216,7 +214,7 @@ async function pump(
       const frame = formatSseFrame({ id: event.seq, event: event.name, data });
       const ok = res.write(frame);
       stream.lastSeq = event.seq;
-      if (TERMINAL_EVENTS.has(event.name)) break;
+      if (isTerminalEventName(event.name)) break;
       // The backlog excludes the frame just written: one frame larger than the cap still reaches a
       // healthy client (else it would be interrupted on every reconnect, forever).
       if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) stream.halt("slow_consumer");

@@ -11,14 +11,9 @@ import {
   UnknownTaskError,
   ValidationError,
 } from "@taskwire/core";
-import {
-  InvalidJsonError,
-  PayloadTooLargeError,
-  RouteNotFoundError,
-  toHttpError,
-  UnauthenticatedError,
-} from "@taskwire/express";
 import { describe, expect, it } from "vitest";
+import { InvalidJsonError, PayloadTooLargeError, RouteNotFoundError, UnauthenticatedError } from "./errors";
+import { toHttpError } from "./to-http-error";
 
 describe("toHttpError", () => {
   it("maps each client-facing code to its status, keeping code and message", () => {
@@ -85,6 +80,31 @@ describe("toHttpError", () => {
       status: 400,
       body: { error: { code: "BAD_REQUEST" } },
     });
+  });
+
+  it("answers 400 for Express's URIError (malformed percent-encoding), but not for a bare URIError", () => {
+    let thrown: unknown;
+    try {
+      decodeURIComponent("%zz");
+    } catch (error) {
+      thrown = error;
+    }
+    // What Express's router does to the decoding error of a path parameter: a status, but no `expose`.
+    const routerError = Object.assign(thrown as URIError, { status: 400, statusCode: 400 });
+    expect(routerError).toBeInstanceOf(URIError);
+    for (const production of [false, true]) {
+      const http = toHttpError(routerError, production);
+      expect(http).toMatchObject({ status: 400, internal: false });
+      expect(http.body).toEqual({
+        error: {
+          code: "BAD_REQUEST",
+          message: "The request path is not valid percent-encoding.",
+          details: { reason: "uri.malformed" },
+        },
+      });
+    }
+    // Server code that fails to decode its own data is not the client's fault.
+    expect(toHttpError(new URIError("URI malformed"), true)).toMatchObject({ status: 500, internal: true });
   });
 
   it("masks every internal message in production and never includes a stack", () => {

@@ -2,11 +2,11 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { runInUserContext, type Taskflow } from "@taskwire/core";
-import { streamTaskEvents } from "@taskwire/express";
 import { parseSSEResponse, SSECollector, type SSEParseResult } from "@taskwire/testing";
 import request from "supertest";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { alice, blobTask, makeHarness } from "./helpers";
+import { alice, blobTask, makeHarness } from "../../test/helpers";
+import { streamTaskEvents } from "./stream-task-events";
 
 // ~12 MB in total: more than the kernel's socket buffers (a few MB on loopback) can hide.
 const COUNT = 12_000;
