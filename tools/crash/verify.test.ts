@@ -1,4 +1,4 @@
-import { encode } from "@taskwire/core";
+import { encode } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import type { FinalState, LifeReport } from "./harness";
 import { expectedEvents, expectedResult, STEP_KEYS } from "./pipeline-task";

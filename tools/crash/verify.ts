@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { decode } from "@taskwire/core";
+import { decode } from "@taskwire/core/store";
 import type { FinalState, LifeReport } from "./harness";
 import { expectedEvents, expectedResult, STEP_KEYS } from "./pipeline-task";
 

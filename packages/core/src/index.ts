@@ -1,4 +1,10 @@
-export { canonicalEncode, decode, encode } from "./codec/codec";
+/**
+ * `@taskwire/core`: what task and app authors use — `defineTask`, `step`, `createTaskflow`, the memory
+ * store, errors and user context. Store authors import the store kit from `@taskwire/core/store`.
+ */
+
+/** The engine's clock (a fake one drives time in tests). */
+export { type Clock, systemClock } from "./clock/clock";
 export type { TaskRegistration } from "./engine/registry";
 export type { SubscribeOptions } from "./engine/subscribe";
 export type {
@@ -26,7 +32,6 @@ export {
   BackpressureError,
   CancelledError,
   DuplicateTaskError,
-  deserializeError,
   type ErrorDetails,
   IdempotencyConflictError,
   InvalidDefinitionError,
@@ -36,7 +41,6 @@ export {
   type SerializedError,
   ShuttingDownError,
   StoreConflictError,
-  serializeError,
   TaskNotFoundError,
   TaskTimeoutError,
   TaskwireError,
@@ -45,7 +49,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from "./errors/taskwire-error";
-export type { IdentitySidecar, TaskUser } from "./identity/task-user";
+export type { TaskUser } from "./identity/task-user";
 export {
   getCurrentUserContext,
   isInUserContext,
@@ -58,44 +62,23 @@ export { type StepFunction, step } from "./step/step";
 export type { StepOptions } from "./step/step-options";
 export { memoryStore } from "./store/memory-store";
 export {
-  ACTIVE_STATUSES,
-  type CancelOutcome,
-  type ClaimedTask,
-  type ClaimRequest,
-  type CreateTaskResult,
-  type EventRecord,
-  type IdempotencySpec,
+  isTerminalEventName,
   isTerminalStatus,
-  type Lease,
-  type LeaseState,
-  type NewTask,
-  type Settlement,
-  type StepRecord,
-  type TaskFilter,
-  type TaskHistory,
-  type TaskRecord,
   TaskStatus,
   type TaskStore,
-  TERMINAL_STATUSES,
   type TerminalEventName,
-  type Unwatch,
 } from "./store/task-store";
 export {
   type AnyTaskDefinition,
-  assertEventName,
   defineTask,
   EVENT_NAME_PATTERN,
   type EventSchemas,
   type InferTaskEvents,
   type InferTaskInput,
   type InferTaskResult,
-  isTaskDefinition,
   RESERVED_EVENT_NAMES,
-  TASK_NAME_PATTERN,
   type TaskDefinition,
   type TaskOptions,
   type TypedTaskContext,
 } from "./task/define-task";
-export type { ResolvedRetryPolicy } from "./task/retry-policy";
-export { DEFAULT_STEP_RETRY, DEFAULT_TASK_RETRY, type RetryPolicy } from "./task/retry-policy";
-export { parseWith } from "./task/validate";
+export type { ResolvedRetryPolicy, RetryPolicy } from "./task/retry-policy";

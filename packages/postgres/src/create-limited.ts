@@ -1,4 +1,4 @@
-import { type CreateTaskResult, type NewTask, StoreConflictError } from "@taskwire/core";
+import { type CreateTaskResult, type NewTask, StoreConflictError } from "@taskwire/core/store";
 import type pg from "pg";
 import { type TaskRow, toTaskRecord } from "./rows";
 import type { Statement, Statements } from "./sql";
@@ -75,11 +75,10 @@ export function toCreateResult(row: CreatedRow | undefined, spec: NewTask): Crea
   if (!row) throw new StoreConflictError(spec.id, "its idempotency key changed concurrently");
   const task = toTaskRecord(row);
   if (!row.created) return { created: false, task, conflict: row.conflict };
-  const claim = spec.claimFor;
-  if (!claim) return { created: true, task };
+  if (task.leaseOwner === null) return { created: true, task };
   return {
     created: true,
     task,
-    lease: { taskId: task.id, workerId: claim.workerId, revision: task.revision },
+    lease: { taskId: task.id, workerId: task.leaseOwner, revision: task.revision },
   };
 }

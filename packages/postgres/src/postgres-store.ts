@@ -4,9 +4,12 @@ import {
   type ClaimRequest,
   type CreateTaskResult,
   type EventRecord,
+  isTerminalStatus,
   type Lease,
   type LeaseState,
+  LocalDoorbells,
   type NewTask,
+  newTaskRecord,
   type Settlement,
   type StepRecord,
   StoreConflictError,
@@ -16,9 +19,8 @@ import {
   type TaskRecord,
   type TaskStore,
   type Unwatch,
-} from "@taskwire/core";
+} from "@taskwire/core/store";
 import { type CreatedRow, createLimited, toCreateResult } from "./create-limited";
-import { Doorbells } from "./doorbells";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
 import { type Session, startSession, stopSession } from "./session";
@@ -51,15 +53,13 @@ interface FenceRow {
   last_seq: string;
 }
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-
 class PostgresStore implements TaskStore {
   readonly kind = "postgres";
   #options: PostgresStoreOptions;
   #schema: string;
   #sql: Statements;
   #channels: { events: string; cancels: string };
-  #doorbells = new Doorbells();
+  #doorbells = new LocalDoorbells();
   #session: Promise<Session> | undefined;
   /** The opened session, once `#session` resolved (for the synchronous after-commit doorbells). */
   #live: Session | undefined;
@@ -108,7 +108,7 @@ class PostgresStore implements TaskStore {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
-      this.#doorbells.clear();
+      this.#doorbells.close();
       const session = this.#session;
       this.#session = undefined;
       this.#live = undefined;
@@ -118,21 +118,21 @@ class PostgresStore implements TaskStore {
   }
 
   async createTask(spec: NewTask): Promise<CreateTaskResult> {
-    const claim = spec.claimFor;
+    const task = newTaskRecord(spec);
     const values = [
-      spec.id,
-      spec.name,
-      spec.input,
-      spec.owner,
-      spec.identity,
-      spec.parentId,
-      spec.runAt,
+      task.id,
+      task.name,
+      task.input,
+      task.owner,
+      task.identity,
+      task.parentId,
+      task.runAt,
       spec.now,
-      claim ? "running" : "queued",
-      claim ? 2 : 1,
-      claim ? 1 : 0,
-      claim?.workerId ?? null,
-      claim ? spec.now + claim.leaseMs : null,
+      task.status,
+      task.revision,
+      task.claims,
+      task.leaseOwner,
+      task.leaseExpiresAt,
     ];
     const idem = spec.idempotency;
     if (spec.maxActivePerOwner !== undefined) {
@@ -256,7 +256,7 @@ class PostgresStore implements TaskStore {
     const [row] = await this.#query<TaskRow>(this.#sql.settleTask, values);
     if (!row) return this.#explain(lease, () => "the task changed concurrently");
     // Only terminal settlements append an event (the terminal one) in the same statement.
-    if (TERMINAL.has(row.status)) this.#committed("events", lease.taskId);
+    if (isTerminalStatus(row.status)) this.#committed("events", lease.taskId);
   }
 
   async requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {
@@ -267,7 +267,7 @@ class PostgresStore implements TaskStore {
     ]);
     if (!row) throw new TaskNotFoundError(taskId);
     const { before, after } = row;
-    if (TERMINAL.has(before.status) || !after) {
+    if (isTerminalStatus(before.status) || !after) {
       return { task: toTaskRecord(before), outcome: "already_finished" };
     }
     if (before.status !== "running") {
@@ -302,7 +302,7 @@ class PostgresStore implements TaskStore {
    */
   #committed(kind: "events" | "cancels", taskId: string): void {
     if (kind === "events") this.#doorbells.ringEvents(taskId);
-    else this.#doorbells.ringCancel(taskId);
+    else this.#doorbells.cancelRequested(taskId);
     this.#live?.notifier.add(this.#channels[kind], taskId);
   }
 

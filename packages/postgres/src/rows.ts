@@ -1,4 +1,4 @@
-import type { EventRecord, SerializedError, TaskRecord, TaskStatus } from "@taskwire/core";
+import type { EventRecord, SerializedError, TaskRecord, TaskStatus } from "@taskwire/core/store";
 
 /**
  * A `tasks` row as pg returns it (bigint columns arrive as strings) or as `to_json` renders it

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { LocalDoorbells } from "@taskwire/core/store";
 import pg from "pg";
-import type { Doorbells } from "./doorbells";
 import { FallbackPoll } from "./fallback-poll";
 import { Listener } from "./listener";
 import { migrate } from "./migrations";
@@ -27,7 +27,7 @@ export interface SessionSpec {
   schema: string;
   sql: Statements;
   channels: { events: string; cancels: string };
-  doorbells: Doorbells;
+  doorbells: LocalDoorbells;
 }
 
 /**
@@ -67,7 +67,7 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
         const ring =
           channel === channels.events
             ? (id: string) => doorbells.ringEvents(id)
-            : (id: string) => doorbells.ringCancel(id);
+            : (id: string) => doorbells.cancelRequested(id);
         for (const id of batch.ids) ring(id);
       },
       onReconnect: ({ attempts, downMs }) => {
@@ -133,12 +133,12 @@ export async function stopSession(starting: Promise<Session>): Promise<void> {
  * Notifications sent while the listener was down are lost: ring every event watcher (readers re-read
  * from their cursor) and re-announce the pending cancels of running tasks.
  */
-function afterReconnect(pool: pg.Pool, sql: Statements, doorbells: Doorbells): void {
+function afterReconnect(pool: pg.Pool, sql: Statements, doorbells: LocalDoorbells): void {
   doorbells.ringAllEvents();
   if (!doorbells.hasCancelWatchers()) return;
   pool.query<{ id: string }>({ ...sql.pendingCancels }).then(
     ({ rows }) => {
-      for (const { id } of rows) doorbells.ringCancel(id);
+      for (const { id } of rows) doorbells.cancelRequested(id);
     },
     // Heartbeats (`renewLease` reports `cancelRequested`) still deliver these cancels.
     () => undefined,

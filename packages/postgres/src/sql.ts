@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { TERMINAL_STATUSES } from "@taskwire/core/store";
 
 /** A statement with a stable name, so each pooled connection parses and plans it once. */
 export interface Statement {
@@ -34,7 +35,8 @@ export function statement(text: string): Statement {
   return { name: `tw_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`, text };
 }
 
-const TERMINAL = `('completed', 'failed', 'cancelled')`;
+/** Core's terminal set as an SQL list: `('completed', 'failed', 'cancelled')`. */
+const TERMINAL = `(${TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ")})`;
 
 /** Every fixed statement of the store, qualified with `schema`. */
 export function buildStatements(schema: string) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCode, encode, isTaskwireError, type Lease, type TaskStore } from "@taskwire/core";
+import { ErrorCode, isTaskwireError } from "@taskwire/core";
+import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { postgresStore } from "@taskwire/postgres";
 import { expect, it, onTestFinished } from "vitest";
 import { describePg, setupPgEnv, until } from "./pg-env";

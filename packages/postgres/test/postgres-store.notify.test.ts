@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
-import { encode, type Lease, type TaskStore } from "@taskwire/core";
+import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { type PostgresStoreOptions, postgresStore } from "@taskwire/postgres";
 import pg from "pg";
 import { pino } from "pino";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { encode, type Lease, type TaskStore } from "@taskwire/core";
+import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { type PostgresStoreOptions, postgresStore } from "@taskwire/postgres";
 import pg from "pg";
 import { expect, it, onTestFinished } from "vitest";

@@ -1,4 +1,4 @@
-import type { TaskFilter } from "@taskwire/core";
+import type { TaskFilter } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { TASK_COLUMNS, type TaskRow } from "./rows";
 import { BOUND_LIMIT } from "./statements";

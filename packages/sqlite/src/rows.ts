@@ -1,4 +1,4 @@
-import type { SerializedError, TaskRecord, TaskStatus } from "@taskwire/core";
+import type { SerializedError, TaskRecord, TaskStatus } from "@taskwire/core/store";
 
 /** A `taskwire_tasks` row as better-sqlite3 returns it. */
 export interface TaskRow {

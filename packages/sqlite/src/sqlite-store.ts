@@ -14,7 +14,7 @@ import type {
   TaskRecord,
   TaskStore,
   Unwatch,
-} from "@taskwire/core";
+} from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { type Connection, openConnection } from "./connection";
 import { Doorbells } from "./doorbells";

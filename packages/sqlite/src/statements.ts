@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
 
@@ -7,8 +8,11 @@ type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 /** The fence every write under a lease checks, in the same statement as the write. */
 const FENCE = "id = ? AND revision = ? AND status = 'running' AND lease_owner = ?";
 
-/** The predicate of the partial claim index, repeated verbatim in queries that must use it. */
-const ACTIVE = "status NOT IN ('completed', 'failed', 'cancelled')";
+/** Core's terminal set as an SQL list: `('completed', 'failed', 'cancelled')`. */
+const TERMINAL = `(${TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ")})`;
+
+/** The predicate of the partial claim index, repeated verbatim (the migrations' text) in queries that must use it. */
+const ACTIVE = `status NOT IN ${TERMINAL}`;
 
 /** A claimable row: {@link TaskValues} then its rowid (the tie-break of equal `run_at`). */
 export type ClaimRow = [...TaskValues, rowid: number];
@@ -140,7 +144,7 @@ export function prepareStatements(db: Db): Statements {
     // Through the partial owner index (migration 3); only `maxActivePerOwner` starts run it.
     countActive: p<[string], number>(
       `SELECT count(*) FROM taskwire_tasks
-       WHERE owner = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
+       WHERE owner = ? AND ${ACTIVE}`,
     ).pluck(),
 
     claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
@@ -206,7 +210,7 @@ export function prepareStatements(db: Db): Statements {
     // One statement, so the names and the terminal check read one snapshot.
     loadEventNames: p<[string, string], string>(
       `SELECT name FROM taskwire_events WHERE task_id = ? AND seq <= (
-         SELECT last_seq - (status IN ('completed', 'failed', 'cancelled')) FROM taskwire_tasks WHERE id = ?
+         SELECT last_seq - (status IN ${TERMINAL}) FROM taskwire_tasks WHERE id = ?
        ) ORDER BY seq`,
     ).pluck(),
     readEvents: p<[string, number, number], { seq: number; name: string; data: string; at: number }>(

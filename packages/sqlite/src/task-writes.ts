@@ -8,12 +8,12 @@ import {
   type Lease,
   type LeaseState,
   type NewTask,
+  newTaskRecord,
   type Settlement,
   type StepRecord,
   StoreConflictError,
   TaskNotFoundError,
-  type TaskRecord,
-} from "@taskwire/core";
+} from "@taskwire/core/store";
 import type { Doorbells } from "./doorbells";
 import { encodeError, type TaskRow, type TaskValues, toTaskRecord, valuesToTaskRecord } from "./rows";
 import type { SettleParams, Statements } from "./statements";
@@ -47,28 +47,7 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
       const active = s.countActive.get(spec.owner) ?? 0;
       if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
     }
-    const claim = spec.claimFor;
-    const task: TaskRecord = {
-      id: spec.id,
-      name: spec.name,
-      status: claim ? "running" : "queued",
-      revision: claim ? 2 : 1,
-      input: spec.input,
-      result: null,
-      error: null,
-      owner: spec.owner,
-      identity: spec.identity,
-      attempt: 1,
-      claims: claim ? 1 : 0,
-      runAt: spec.runAt,
-      leaseOwner: claim ? claim.workerId : null,
-      leaseExpiresAt: claim ? spec.now + claim.leaseMs : null,
-      cancelRequestedAt: null,
-      lastSeq: 0,
-      parentId: spec.parentId,
-      createdAt: spec.now,
-      updatedAt: spec.now,
-    };
+    const task = newTaskRecord(spec);
     const inserted = s.insertTask.run(
       task.id,
       task.name,
@@ -90,8 +69,12 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
     }
     // An expired (or orphaned) key is taken over by the new task.
     if (idem) s.putIdempotency.run(spec.owner, spec.name, idem.key, spec.id, idem.inputHash, idem.expiresAt);
-    if (!claim) return { created: true, task };
-    return { created: true, task, lease: { taskId: task.id, workerId: claim.workerId, revision: 2 } };
+    if (task.leaseOwner === null) return { created: true, task };
+    return {
+      created: true,
+      task,
+      lease: { taskId: task.id, workerId: task.leaseOwner, revision: task.revision },
+    };
   };
 }
 

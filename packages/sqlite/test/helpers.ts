@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NewTask, TaskStore } from "@taskwire/core";
+import type { NewTask, TaskStore } from "@taskwire/core/store";
 import { type SqliteStoreOptions, sqliteStore } from "@taskwire/sqlite";
 import { onTestFinished } from "vitest";
 

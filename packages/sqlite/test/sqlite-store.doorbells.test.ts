@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Lease } from "@taskwire/core";
+import type { Lease } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { newTask, openStore, until } from "./helpers";
 

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Lease } from "@taskwire/core";
+import type { Lease } from "@taskwire/core/store";
 import { sqliteStore } from "@taskwire/sqlite";
 import Database from "better-sqlite3";
 import { describe, expect, it, onTestFinished } from "vitest";

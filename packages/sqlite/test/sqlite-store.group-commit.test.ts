@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Lease, TaskStore } from "@taskwire/core";
+import type { Lease, TaskStore } from "@taskwire/core/store";
 import { sqliteStore } from "@taskwire/sqlite";
 import { describe, expect, it } from "vitest";
 import { newTask, openStore, tempDir } from "./helpers";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Lease } from "@taskwire/core";
+import type { Lease } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { newTask, openStore, runFixture, tempDir, until } from "./helpers";
 

@@ -1,4 +1,5 @@
-import { memoryStore, type TaskStore, type Unwatch } from "@taskwire/core";
+import { memoryStore } from "@taskwire/core";
+import type { TaskStore, Unwatch } from "@taskwire/core/store";
 import { describeStoreConformance } from "@taskwire/testing";
 
 /**

@@ -35,7 +35,28 @@ describe("codec", () => {
     expect(decode(encode(Object.assign(Object.create(null), { a: 1 })))).toEqual({ a: 1 });
   });
 
-  it("encodes canonically (sorted keys) for idempotency hashes", () => {
+  it("round-trips BigInt and Date nested in arrays and objects, and never confuses tag-like user keys", () => {
+    const value = {
+      n: 2n ** 80n,
+      at: new Date("2026-11-21T10:00:00.123Z"),
+      list: [1n, { d: new Date(0) }],
+      nested: { $tw$: "date", $tw$$: 3, $twx: true },
+      arr: [{ $tw: "obj" }],
+      z: null,
+    };
+    expect(decode(encode(value))).toEqual(value);
+  });
+
+  it("keeps an invalid Date invalid and drops undefined members like JSON", () => {
+    const out = decode<{ d: Date; u?: unknown }>(encode({ d: new Date(Number.NaN), u: undefined }));
+    expect(Number.isNaN(out.d.getTime())).toBe(true);
+    expect("u" in out).toBe(false);
+  });
+
+  it("encodes canonically (sorted keys, at every depth) for idempotency hashes", () => {
     expect(canonicalEncode({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
+    expect(canonicalEncode({ b: 1, a: { d: 2n, c: [3] } })).toBe(
+      canonicalEncode({ a: { c: [3], d: 2n }, b: 1 }),
+    );
   });
 });

@@ -19,6 +19,8 @@ export const ErrorCode = {
   HANDLER_ERROR: "HANDLER_ERROR",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   REAUTH_REQUIRED: "REAUTH_REQUIRED",
+  /** A task's stored identity sidecar is malformed or names another user than its owner (never retried). */
+  INVALID_IDENTITY: "INVALID_IDENTITY",
   SHUTTING_DOWN: "SHUTTING_DOWN",
   NOT_IN_TASK: "NOT_IN_TASK",
   INTERNAL: "INTERNAL",

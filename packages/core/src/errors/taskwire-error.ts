@@ -15,17 +15,19 @@ export interface TaskwireErrorOptions {
 
 /**
  * Base class of every error Taskwire throws. Recognise it with {@link isTaskwireError}, not `instanceof`,
- * because several copies of the package may be loaded.
+ * because several copies of the package may be loaded. `TCode` is an {@link ErrorCode}; only errors made
+ * from outside the vocabulary (a `NonRetriableError` with the author's own code, a deserialized foreign
+ * error) widen it to `string`.
  */
-export class TaskwireError extends Error {
-  /** Stable string code from {@link ErrorCode}. */
-  readonly code: string;
+export class TaskwireError<TCode extends string = ErrorCode> extends Error {
+  /** Stable string code, one of {@link ErrorCode} unless `TCode` says otherwise. */
+  readonly code: TCode;
   /** JSON-safe details. */
   readonly details: ErrorDetails | undefined;
   /** Whether the engine may retry the task after this error. */
   readonly retriable: boolean = true;
 
-  constructor(code: string, message: string, options: TaskwireErrorOptions = {}) {
+  constructor(code: TCode, message: string, options: TaskwireErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TaskwireError";
     this.code = code;
@@ -113,11 +115,14 @@ export class IdempotencyConflictError extends TaskwireError {
   }
 }
 
-/** Thrown by task code to fail the task at once, without further retries. */
-export class NonRetriableError extends TaskwireError {
+/**
+ * Thrown by task code to fail the task at once, without further retries. `code` defaults to
+ * `NON_RETRIABLE`; an author's own code (`"QUOTA_EXCEEDED"`) is kept and reaches the `failed` event.
+ */
+export class NonRetriableError<TCode extends string = string> extends TaskwireError<TCode> {
   override readonly retriable = false;
-  constructor(message: string, options: TaskwireErrorOptions & { code?: string } = {}) {
-    super(options.code ?? ErrorCode.NON_RETRIABLE, message, options);
+  constructor(message: string, options: TaskwireErrorOptions & { code?: TCode } = {}) {
+    super(options.code ?? (ErrorCode.NON_RETRIABLE as TCode), message, options);
     this.name = "NonRetriableError";
   }
 }
@@ -196,8 +201,17 @@ export interface SerializedError {
   internal?: true;
 }
 
-/** Whether `error` is a Taskwire error (optionally with the given code), across package copies. */
-export function isTaskwireError(error: unknown, code?: string): error is TaskwireError {
+/**
+ * Whether `error` is a Taskwire error (optionally with the given code), across package copies. With a
+ * code it narrows to that code; without one, `code` is a `string` (authors may use their own codes).
+ * @example if (isTaskwireError(error, ErrorCode.STORE_CONFLICT)) retry();
+ */
+export function isTaskwireError<TCode extends ErrorCode>(
+  error: unknown,
+  code: TCode,
+): error is TaskwireError<TCode>;
+export function isTaskwireError(error: unknown): error is TaskwireError<string>;
+export function isTaskwireError(error: unknown, code?: ErrorCode): boolean {
   if (typeof error !== "object" || error === null) return false;
   if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
   return code === undefined || (error as TaskwireError).code === code;
@@ -234,8 +248,8 @@ export function serializeError(error: unknown): SerializedError {
   };
 }
 
-/** Rebuilds a `TaskwireError` from its serialized form (for callers reading a failed task). */
-export function deserializeError(data: SerializedError): TaskwireError {
+/** Rebuilds a `TaskwireError` from its serialized form (its code may be foreign, hence `string`). */
+export function deserializeError(data: SerializedError): TaskwireError<string> {
   const error = new TaskwireError(data.code, data.message, { details: data.details });
   if (data.name) error.name = data.name;
   if (data.retriable === false) Object.defineProperty(error, "retriable", { value: false });

@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { EventEmitter } from "node:events";
 import { StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
+import { LocalDoorbells } from "./local-doorbells";
+import { newTaskRecord } from "./new-task-record";
 import {
   ACTIVE_STATUSES,
   type CancelOutcome,
@@ -18,6 +18,7 @@ import {
   type TaskHistory,
   type TaskRecord,
   type TaskStore,
+  type TerminalEventName,
   type Unwatch,
 } from "./task-store";
 
@@ -42,7 +43,7 @@ class MemoryStore implements TaskStore {
   #steps = new Map<string, Map<number, StepRecord>>();
   #events = new Map<string, EventRecord[]>();
   #idempotency = new Map<string, IdempotencyEntry>();
-  #bus = new EventEmitter().setMaxListeners(0);
+  #bells = new LocalDoorbells();
   #closed = false;
 
   async open(): Promise<void> {
@@ -51,7 +52,7 @@ class MemoryStore implements TaskStore {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#bus.removeAllListeners();
+    this.#bells.close();
   }
 
   async createTask(spec: NewTask): Promise<CreateTaskResult> {
@@ -82,35 +83,13 @@ class MemoryStore implements TaskStore {
         expiresAt: spec.idempotency.expiresAt,
       });
     }
-    const task: TaskRecord = {
-      id: spec.id,
-      name: spec.name,
-      status: "queued",
-      revision: 1,
-      input: spec.input,
-      result: null,
-      error: null,
-      owner: spec.owner,
-      identity: spec.identity,
-      attempt: 1,
-      claims: 0,
-      runAt: spec.runAt,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      cancelRequestedAt: null,
-      lastSeq: 0,
-      parentId: spec.parentId,
-      createdAt: spec.now,
-      updatedAt: spec.now,
-    };
+    const task = newTaskRecord(spec);
     this.#tasks.set(task.id, task);
     this.#steps.set(task.id, new Map());
     this.#events.set(task.id, []);
-    if (spec.claimFor) {
-      const lease = this.#claim(task, spec.claimFor.workerId, spec.now, spec.claimFor.leaseMs);
-      return { created: true, task: { ...task }, lease };
-    }
-    return { created: true, task: { ...task } };
+    if (task.leaseOwner === null) return { created: true, task: { ...task } };
+    const lease = { taskId: task.id, workerId: task.leaseOwner, revision: task.revision };
+    return { created: true, task: { ...task }, lease };
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -191,7 +170,7 @@ class MemoryStore implements TaskStore {
     }
     this.#events.get(task.id)!.push({ ...event });
     task.lastSeq = event.seq;
-    this.#ring(task.id);
+    this.#bells.ringEvents(task.id);
   }
 
   async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
@@ -240,7 +219,7 @@ class MemoryStore implements TaskStore {
       return { task: { ...task }, outcome: "cancelled" };
     }
     task.updatedAt = now;
-    if (first) setImmediate(() => this.#bus.emit("cancel", taskId));
+    if (first) this.#bells.cancelRequested(taskId);
     return { task: { ...task }, outcome: first ? "requested" : "already_requested" };
   }
 
@@ -252,16 +231,11 @@ class MemoryStore implements TaskStore {
   }
 
   watchEvents(taskId: string, onChange: () => void): Unwatch {
-    const channel = `events:${taskId}`;
-    const bound = AsyncLocalStorage.bind(onChange); // runs in the watcher's context, not the writer's
-    this.#bus.on(channel, bound);
-    return () => this.#bus.off(channel, bound);
+    return this.#bells.watchEvents(taskId, onChange);
   }
 
   watchCancels(onCancel: (taskId: string) => void): Unwatch {
-    const bound = AsyncLocalStorage.bind(onCancel);
-    this.#bus.on("cancel", bound);
-    return () => this.#bus.off("cancel", bound);
+    return this.#bells.watchCancels(onCancel);
   }
 
   #claim(task: TaskRecord, workerId: string, now: number, leaseMs: number): Lease {
@@ -274,11 +248,11 @@ class MemoryStore implements TaskStore {
     return { taskId: task.id, workerId, revision: task.revision };
   }
 
-  #terminal(task: TaskRecord, status: "completed" | "failed" | "cancelled", data: string, now: number): void {
+  #terminal(task: TaskRecord, status: TerminalEventName, data: string, now: number): void {
     task.status = status;
     task.lastSeq += 1;
     this.#events.get(task.id)!.push({ seq: task.lastSeq, name: status, data, at: now });
-    this.#ring(task.id);
+    this.#bells.ringEvents(task.id);
   }
 
   #holds(task: TaskRecord, lease: Lease): boolean {
@@ -292,12 +266,6 @@ class MemoryStore implements TaskStore {
     if (!task) throw new TaskNotFoundError(lease.taskId);
     if (!this.#holds(task, lease)) throw new StoreConflictError(task.id, "the lease is no longer held");
     return task;
-  }
-
-  #ring(taskId: string): void {
-    // Ring on a later tick so a watcher never runs inside the writer's async context or call stack.
-    const channel = `events:${taskId}`;
-    if (this.#bus.listenerCount(channel) > 0) setImmediate(() => this.#bus.emit(channel));
   }
 
   #check(): void {

@@ -39,16 +39,25 @@ export const TaskStatus = {
 /** One of {@link TaskStatus}. */
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 
-/** Statuses a task never leaves. */
-export const TERMINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
-
-/** Whether `status` is terminal (`completed`, `failed`, `cancelled`). */
-export function isTerminalStatus(status: TaskStatus): boolean {
-  return status === "completed" || status === "failed" || status === "cancelled";
-}
-
 /** Names of the terminal WAL events; they equal the terminal statuses. */
 export type TerminalEventName = "completed" | "failed" | "cancelled";
+
+/** Statuses a task never leaves; each is also the name of the WAL event that ends the task. */
+export const TERMINAL_STATUSES: readonly TerminalEventName[] = Object.freeze([
+  "completed",
+  "failed",
+  "cancelled",
+]);
+
+/** Whether `status` is terminal (`completed`, `failed`, `cancelled`). */
+export function isTerminalStatus(status: string): status is TerminalEventName {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** Whether a WAL event named `name` is the terminal one (`completed`, `failed`, `cancelled`). */
+export function isTerminalEventName(name: string): name is TerminalEventName {
+  return (TERMINAL_STATUSES as readonly string[]).includes(name);
+}
 
 /** A task row as the store keeps it. */
 export interface TaskRecord {
@@ -136,7 +145,7 @@ export type CreateTaskResult =
   | { created: false; limited: true; active: number };
 
 /** Statuses that count against `maxActivePerOwner`. */
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ["queued", "running", "retrying"];
+export const ACTIVE_STATUSES: readonly TaskStatus[] = Object.freeze(["queued", "running", "retrying"]);
 
 /** What {@link TaskStore.claimTasks} asks for. */
 export interface ClaimRequest {
@@ -309,12 +318,20 @@ export interface TaskStore {
    * readable, including from other processes (by notification or a bounded poll). The callback runs
    * asynchronously (never inside the writer's call) in the async context of the `watchEvents` caller,
    * never in the writer's (bind it with `AsyncLocalStorage.bind`).
+   *
+   * A throwing watcher is contained (the same rule holds for `watchCancels`): the writer's call is
+   * unaffected, every other watcher is still rung, and the thrown watcher stays registered and is rung
+   * again on the next change. The error is not swallowed: it is reported once, as a process warning
+   * (`process.emitWarning`) named `TaskwireWatcherError` whose `cause` is the thrown value, so it shows in
+   * the log without taking the process down. `LocalDoorbells` in `@taskwire/core/store` implements all
+   * of this.
    */
   watchEvents(taskId: string, onChange: () => void): Unwatch;
 
   /**
    * Calls `onCancel(taskId)` when a cancel is requested for a running task, from any process. Like
-   * `watchEvents`, asynchronously and in the watcher's async context.
+   * `watchEvents`, asynchronously, in the watcher's async context, and a throwing watcher is contained
+   * and reported the same way.
    */
   watchCancels(onCancel: (taskId: string) => void): Unwatch;
 }

@@ -1,4 +1,4 @@
-import type { CreateTaskResult, TaskRecord } from "@taskwire/core";
+import type { CreateTaskResult, TaskRecord } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { LEASE_MS, openKit, type Suite, T0 } from "./conformance.kit";
 

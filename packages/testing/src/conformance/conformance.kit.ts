@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { type ErrorCode, isTaskwireError } from "@taskwire/core";
 import {
   type ClaimedTask,
   type EventRecord,
   encode,
-  isTaskwireError,
   type Lease,
   type NewTask,
   type SerializedError,
@@ -11,7 +11,7 @@ import {
   serializeError,
   type TaskRecord,
   type TaskStore,
-} from "@taskwire/core";
+} from "@taskwire/core/store";
 import { expect, onTestFinished } from "vitest";
 
 /** Options of `describeStoreConformance`. */
@@ -169,7 +169,7 @@ export async function openSecond(suite: Suite, first: Kit): Promise<Kit> {
 }
 
 /** Asserts that `promise` rejects with a Taskwire error carrying `code` (brand check, not instanceof). */
-export async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
   let outcome: { ok: true } | { ok: false; error: unknown };
   try {
     await promise;

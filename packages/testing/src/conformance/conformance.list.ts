@@ -1,4 +1,4 @@
-import type { TaskRecord } from "@taskwire/core";
+import type { TaskRecord } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { boom, type Kit, newestFirst, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 

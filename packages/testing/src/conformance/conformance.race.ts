@@ -1,9 +1,10 @@
-import { isTaskwireError, isTerminalStatus, type Lease, type TaskStore } from "@taskwire/core";
+import { type ErrorCode, isTaskwireError } from "@taskwire/core";
+import { isTerminalEventName, isTerminalStatus, type Lease, type TaskStore } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { boom, event, type Kit, LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 
 /** Splits settled calls into fulfilled values and rejections, asserting every rejection carries `code`. */
-export function outcomes<T>(results: PromiseSettledResult<T>[], code = "STORE_CONFLICT"): T[] {
+export function outcomes<T>(results: PromiseSettledResult<T>[], code: ErrorCode = "STORE_CONFLICT"): T[] {
   const won: T[] = [];
   for (const r of results) {
     if (r.status === "fulfilled") won.push(r.value);
@@ -123,7 +124,7 @@ export function raceConformance(suite: Suite): void {
       expect(await kit.get(task.id)).toMatchObject({ status, revision: lease.revision + 1 });
       const events = await kit.store.readEvents(task.id, 0, 10);
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-      const terminal = events.filter((e) => ["completed", "failed", "cancelled"].includes(e.name));
+      const terminal = events.filter((e) => isTerminalEventName(e.name));
       expect(terminal.map((e) => e.name)).toEqual(isTerminalStatus(status) ? [status] : []);
       if (terminal.length > 0) expect(events.at(-1)).toEqual(terminal[0]);
     });

@@ -1,4 +1,4 @@
-import type { TerminalEventName } from "@taskwire/core";
+import { TERMINAL_STATUSES, type TerminalEventName } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import {
   boom,
@@ -21,7 +21,7 @@ export function settleConformance(suite: Suite): void {
   } as const;
 
   describe("settleTask", () => {
-    for (const status of ["completed", "failed", "cancelled"] as const) {
+    for (const status of TERMINAL_STATUSES) {
       it(`${status}: appends the terminal event at lastSeq + 1 with the status change, bumps the revision, clears the lease`, async () => {
         const kit = await openKit(suite);
         const { task, lease } = await kit.running();

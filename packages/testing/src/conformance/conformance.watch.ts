@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { EventRecord } from "@taskwire/core";
+import type { EventRecord } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { event, type Kit, openKit, ring, type Suite, T0, TERMINAL_DATA, untilRung } from "./conformance.kit";
 

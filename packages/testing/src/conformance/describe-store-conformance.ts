@@ -9,6 +9,7 @@ import { raceConformance } from "./conformance.race";
 import { settleConformance } from "./conformance.settle";
 import { walConformance } from "./conformance.wal";
 import { watchConformance } from "./conformance.watch";
+import { watchErrorsConformance } from "./conformance.watch-errors";
 
 export type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
 
@@ -33,6 +34,7 @@ export function describeStoreConformance(
     walConformance(suite);
     settleConformance(suite);
     watchConformance(suite);
+    watchErrorsConformance(suite);
     raceConformance(suite);
     instancesConformance(suite);
   });

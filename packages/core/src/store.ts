@@ -1,0 +1,45 @@
+/**
+ * `@taskwire/core/store`: the kit for writing a `TaskStore` (what store authors need and task authors
+ * don't): the interface and its record types, the status helpers, the one local watcher registry, the
+ * record builder, the value codec and the errors a store throws. Task and app authors use the root.
+ */
+
+/** The value codec of the WAL: stores keep its strings as they are; tests build them with `encode`. */
+export { decode, encode } from "./codec/codec";
+/** Errors a store throws, and the serialized form of errors kept on task records. */
+export {
+  deserializeError,
+  type SerializedError,
+  StoreConflictError,
+  serializeError,
+  TaskNotFoundError,
+} from "./errors/taskwire-error";
+/** The one in-process watcher registry behind `watchEvents` / `watchCancels`. */
+export { LocalDoorbells, type LocalDoorbellsOptions, reportWatcherError } from "./store/local-doorbells";
+/** The record `createTask` inserts. */
+export { newTaskRecord } from "./store/new-task-record";
+/** The `TaskStore` interface, its records and the status helpers. */
+export {
+  ACTIVE_STATUSES,
+  type CancelOutcome,
+  type ClaimedTask,
+  type ClaimRequest,
+  type CreateTaskResult,
+  type EventRecord,
+  type IdempotencySpec,
+  isTerminalEventName,
+  isTerminalStatus,
+  type Lease,
+  type LeaseState,
+  type NewTask,
+  type Settlement,
+  type StepRecord,
+  type TaskFilter,
+  type TaskHistory,
+  type TaskRecord,
+  TaskStatus,
+  type TaskStore,
+  TERMINAL_STATUSES,
+  type TerminalEventName,
+  type Unwatch,
+} from "./store/task-store";
