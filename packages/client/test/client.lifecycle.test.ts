@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ClientErrorCode, createTaskClient, isTaskwireClientError } from "@taskwire/client";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { alice, allow, newKey, pacedServer, type pacedTask, until } from "./helpers";
 
 type Paced = typeof pacedTask;
@@ -14,8 +14,6 @@ async function deadBase(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}/api`;
 }
-
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 
 describe("stopping", () => {
   it("an aborted signal ends the iteration and result at once, and closes the server's stream", async () => {
@@ -42,7 +40,24 @@ describe("stopping", () => {
   it("an abort during the reconnect backoff clears the timer and rejects at once", async () => {
     const client = createTaskClient({ baseUrl: await deadBase() });
     const controller = new AbortController();
-    const before = timers();
+    // Watch only the backoff timer (15–30 s: capped and jittered): other timers of the process come and go meanwhile.
+    const armed: unknown[] = [];
+    const cleared: unknown[] = [];
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const setSpy = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = realSet(fn, ms);
+      if ((ms ?? 0) >= 10_000) armed.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const clearSpy = vi.spyOn(globalThis, "clearTimeout").mockImplementation(((timer?: NodeJS.Timeout) => {
+      cleared.push(timer);
+      realClear(timer);
+    }) as typeof clearTimeout);
+    onTestFinished(() => {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    });
     let scheduled!: () => void;
     const backoff = new Promise<void>((resolve) => {
       scheduled = resolve;
@@ -53,13 +68,12 @@ describe("stopping", () => {
       onReconnect: () => scheduled(),
     });
     await backoff;
-    await new Promise<void>((resolve) => setImmediate(resolve)); // the sleep's timer is now armed
-    expect(timers()).toBe(before + 1);
+    await vi.waitFor(() => expect(armed).toHaveLength(1)); // the sleep's timer is now armed
     const started = Date.now();
     controller.abort();
     await expect(sub.result).rejects.toMatchObject({ name: "AbortError" });
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(timers()).toBe(before);
+    expect(cleared).toContain(armed[0]);
   });
 
   it("breaking out of the iteration closes the subscription (result rejects SUBSCRIPTION_CLOSED)", async () => {

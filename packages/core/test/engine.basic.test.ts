@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
+import { systemClock } from "../src/clock/clock";
 import { defineTask, isTaskwireError, memoryStore, step } from "../src/index";
 import { collect, deferred, makeTaskflow } from "./helpers";
 
@@ -138,7 +139,10 @@ describe("engine basics", () => {
 
   it("lists tasks newest first", async () => {
     let clock = 1_000;
-    const taskflow = await makeTaskflow(onTestFinished, { worker: false, now: () => clock++ });
+    const taskflow = await makeTaskflow(onTestFinished, {
+      worker: false,
+      clock: { ...systemClock, now: () => clock++ },
+    });
     const ref = taskflow.task(report);
     const a = await taskflow.start(ref, { rows: 1 });
     const b = await taskflow.start(ref, { rows: 2 });

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
+import { systemClock } from "../src/clock/clock";
 import { defineTask } from "../src/index";
 import { collect, deferred, makeTaskflow, waitFor } from "./helpers";
 
@@ -87,7 +88,10 @@ describe("worker concurrency", () => {
       run: () => track(async () => ({})),
     });
     // A frozen clock: the retry is due the moment it is scheduled.
-    const taskflow = await makeTaskflow(onTestFinished, { concurrency: 1, now: () => 1_000 });
+    const taskflow = await makeTaskflow(onTestFinished, {
+      concurrency: 1,
+      clock: { ...systemClock, now: () => 1_000 },
+    });
     const a = await taskflow.start(taskflow.task(flaky), {});
     await waitFor(() => active === 1, 5000, "the first attempt running");
     const b = await taskflow.start(taskflow.task(other), {}); // no free slot: queued

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
+import { systemClock } from "../src/clock/clock";
 import { defineTask, isTaskwireError, runInUserContext } from "../src/index";
 import { collect, makeTaskflow } from "./helpers";
 
@@ -62,7 +63,7 @@ describe("idempotency", () => {
     let clock = 1_000_000;
     const taskflow = await makeTaskflow(onTestFinished, {
       worker: false,
-      now: () => clock,
+      clock: { ...systemClock, now: () => clock },
       idempotencyTtlMs: 1000,
     });
     const ref = taskflow.task(def);

@@ -1,3 +1,4 @@
+import { type Clock, sleepOn } from "../clock/clock";
 import { decode, encode } from "../codec/codec";
 import {
   InvalidDefinitionError,
@@ -7,7 +8,6 @@ import {
   StoreConflictError,
 } from "../errors/taskwire-error";
 import type { TaskUser } from "../identity/task-user";
-import { sleep } from "../internal/bell";
 import type { LazyAbort } from "../internal/lazy-abort";
 import type { LazyLogger } from "../internal/lazy-logger";
 import { assertStepName } from "../step/step";
@@ -42,7 +42,7 @@ export interface RunContextDeps {
   signal: LazyAbort;
   user: TaskUser;
   logger: LazyLogger;
-  now: () => number;
+  clock: Clock;
   /** Called when a fenced write shows the lease is gone: the run must stop at once. */
   onLeaseLost: (error: unknown) => void;
 }
@@ -133,7 +133,7 @@ export class RunContext implements StepScope {
           key,
           output,
           emits,
-          at: this.#deps.now(),
+          at: this.#deps.clock.now(),
         });
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
         // Return what a replay would return, so first run and replay see identical values.
@@ -150,7 +150,7 @@ export class RunContext implements StepScope {
           { event: "task.step_retry_scheduled", step: key, attempt, delayMs: delay, err: error },
           "step failed, retrying",
         );
-        await sleep(delay, this.#deps.signal.signal);
+        await sleepOn(this.#deps.clock, delay, this.#deps.signal.signal);
         // A retried body re-emits from the same positions; positional dedupe drops what is already durable.
         this.#emitPosition = emitStart;
       }
@@ -185,7 +185,7 @@ export class RunContext implements StepScope {
       throw new StoreConflictError(this.#deps.lease.taskId, `emit position ${position} is ahead of the WAL`);
     }
     this.#eventNames.push(name);
-    const record = { seq: position + 1, name, data: encode(parsed), at: this.#deps.now() };
+    const record = { seq: position + 1, name, data: encode(parsed), at: this.#deps.clock.now() };
     this.#emitsInFlight += 1;
     this.#emitChain = this.#emitChain.then(async () => {
       try {

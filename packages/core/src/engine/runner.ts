@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Clock } from "../clock/clock";
 import { decode, encode } from "../codec/codec";
 import {
   CancelledError,
@@ -8,12 +9,13 @@ import {
   serializeError,
   TaskTimeoutError,
 } from "../errors/taskwire-error";
-import { type IdentitySidecar, toTaskUser } from "../identity/task-user";
+import { parseIdentitySidecar, toTaskUser } from "../identity/task-user";
 import { runInUserContext, SERVICE_PRINCIPAL } from "../identity/user-context";
 import { LazyAbort } from "../internal/lazy-abort";
 import { LazyLogger } from "../internal/lazy-logger";
 import type { ClaimedTask, Settlement, TaskHistory, TaskStore } from "../store/task-store";
-import { type ResolvedRetryPolicy, retryDelayMs } from "../task/retry-policy";
+import type { AnyTaskDefinition } from "../task/define-task";
+import { retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
 import type { TaskRegistry } from "./registry";
 import { RunContext } from "./run-context";
@@ -26,7 +28,7 @@ export interface RunnerDeps {
   store: TaskStore;
   registry: TaskRegistry;
   logger: Logger;
-  now: () => number;
+  clock: Clock;
   /** In-memory access tokens of tasks started by this process (the worker drops each once it is done). */
   tokens: Map<string, string>;
 }
@@ -48,148 +50,168 @@ const failedEventData = ({ code, message, internal }: SerializedError) =>
 /**
  * Runs one claimed task to a settlement: replays its history, runs the body under the owner's identity,
  * and settles it (completed, failed, retrying, cancelled, or handed back on shutdown). A lost lease ends
- * the run without writing anything.
+ * the run without writing anything. `onSettling` is called once the settlement is queued (the handler is
+ * done; its worker slot may be refilled before the write commits).
  */
 export function startRun(deps: RunnerDeps, claimed: ClaimedTask, onSettling?: () => void): RunHandle {
-  const controller = new LazyAbort();
-  let stopKind: StopKind | undefined;
-  const stop = (kind: StopKind, reason?: unknown) => {
-    if (stopKind === "lease_lost" || controller.aborted) {
-      stopKind ??= kind;
-      return;
-    }
-    stopKind = kind;
-    const taskId = claimed.task.id;
-    controller.abort(
-      reason ?? (kind === "cancel" ? new CancelledError(taskId) : new RunStoppedError(kind, taskId)),
-    );
-  };
-  const handle: RunHandle = {
+  const run = new TaskRun(deps, claimed, onSettling);
+  return {
     claimed,
-    stop,
+    stop: (kind, reason) => run.stop(kind, reason),
     get stopKind() {
-      return stopKind;
+      return run.stopKind;
     },
-    done: Promise.resolve().then(() => execute(deps, claimed, controller, stop, () => stopKind, onSettling)),
+    done: Promise.resolve().then(() => run.execute()),
   };
-  return handle;
 }
 
-async function execute(
-  deps: RunnerDeps,
-  { task, lease }: ClaimedTask,
-  signal: LazyAbort,
-  stop: (kind: StopKind, reason?: unknown) => void,
-  stopKind: () => StopKind | undefined,
-  onSettling: (() => void) | undefined,
-): Promise<Settlement | undefined> {
-  const { store, logger: baseLogger, now } = deps;
-  const registration = deps.registry.get(task.name);
-  const definition = registration.definition;
-  const logger = new LazyLogger(baseLogger, { taskId: task.id, task: task.name, attempt: task.attempt });
-  const settle = async (settlement: Settlement): Promise<Settlement | undefined> => {
+/** The state of one run: what it runs, why it was stopped, and how it settles. */
+class TaskRun {
+  readonly #deps: RunnerDeps;
+  readonly #claimed: ClaimedTask;
+  readonly #onSettling: (() => void) | undefined;
+  readonly #definition: AnyTaskDefinition;
+  readonly #logger: LazyLogger;
+  readonly #abort = new LazyAbort();
+  stopKind: StopKind | undefined;
+
+  constructor(deps: RunnerDeps, claimed: ClaimedTask, onSettling: (() => void) | undefined) {
+    this.#deps = deps;
+    this.#claimed = claimed;
+    this.#onSettling = onSettling;
+    const { task } = claimed;
+    this.#definition = deps.registry.get(task.name).definition;
+    this.#logger = new LazyLogger(deps.logger, { taskId: task.id, task: task.name, attempt: task.attempt });
+  }
+
+  /** Aborts the handler once; the first reason wins (a lost lease also keeps later stops from settling). */
+  stop(kind: StopKind, reason?: unknown): void {
+    if (this.stopKind !== undefined) return;
+    this.stopKind = kind;
+    const taskId = this.#claimed.task.id;
+    this.#abort.abort(
+      reason ?? (kind === "cancel" ? new CancelledError(taskId) : new RunStoppedError(kind, taskId)),
+    );
+  }
+
+  async execute(): Promise<Settlement | undefined> {
+    const { task } = this.#claimed;
+    if (task.cancelRequestedAt !== null)
+      return this.#settle({ status: "cancelled", event: cancelledEventData() });
+    this.#logger.debug({ event: "task.run_started", claims: task.claims }, "run started");
+    const timeoutMs = this.#definition.timeoutMs;
+    const cancelTimeout =
+      timeoutMs === undefined
+        ? undefined
+        : this.#deps.clock.setTimer(
+            () => this.stop("timeout", new TaskTimeoutError(task.id, timeoutMs)),
+            timeoutMs,
+          );
+    // The try decides how the run ends; the settlement is written once, after it, so a store failure while
+    // writing it propagates (the run is logged as crashed and its task reclaimed after the lease) instead
+    // of being recorded as the task's own failure.
+    let settlement: Settlement;
     try {
-      const written = store.settleTask(lease, settlement, now());
-      onSettling?.(); // the settlement is queued: the handler is done, its slot may be refilled now
+      settlement = await this.#runBody();
+    } catch (thrown) {
+      if (this.stopKind === "lease_lost") {
+        this.#logger.warn({ event: "task.lease_lost" }, "lease lost; the run stopped without settling");
+        return undefined;
+      }
+      settlement = this.#settlementAfter(thrown);
+    } finally {
+      cancelTimeout?.();
+    }
+    return await this.#settle(settlement);
+  }
+
+  async #runBody(): Promise<Settlement> {
+    const { task, lease } = this.#claimed;
+    const { store, clock } = this.#deps;
+    // A first claim has no history; skip the read.
+    const history = task.claims > 1 || task.attempt > 1 ? await store.loadHistory(task.id) : EMPTY_HISTORY;
+    const sidecar = parseIdentitySidecar(task.identity, task.owner);
+    const isService = task.owner === SERVICE_PRINCIPAL.userId;
+    const ctx = new RunContext({
+      store,
+      lease,
+      definition: this.#definition,
+      attempt: task.attempt,
+      history,
+      signal: this.#abort,
+      user: toTaskUser(sidecar, isService, this.#deps.tokens.get(task.id)),
+      logger: this.#logger,
+      clock,
+      // Other write failures surface through the body (the next step or flush rethrows them).
+      onLeaseLost: (error) => {
+        if (isTaskwireError(error, "STORE_CONFLICT")) this.stop("lease_lost", error);
+      },
+    });
+    try {
+      const input = decode(task.input);
+      const userContext = {
+        userId: sidecar.userId,
+        displayName: sidecar.displayName,
+        claims: sidecar.claims,
+      };
+      const value = await runInUserContext(userContext, () =>
+        ctx.enter(() => this.#definition.run(input, ctx.api)),
+      );
+      ctx.close();
+      if (ctx.emitsPending) await ctx.flushEmits();
+      if (this.stopKind === "cancel") return { status: "cancelled", event: cancelledEventData() };
+      if (this.stopKind !== undefined) throw this.#abort.reason;
+      const result = parseWith(this.#definition.result, value, `result of task "${task.name}"`);
+      return { status: "completed", result: encode(result), event: encode({ result }) };
+    } catch (error) {
+      ctx.close();
+      await ctx.flushEmits().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** How a run that threw (or was stopped) ends: handed back, cancelled, retried later, or failed. */
+  #settlementAfter(thrown: unknown): Settlement {
+    const kind = this.stopKind;
+    const now = this.#deps.clock.now();
+    if (kind === "shutdown") return { status: "queued", runAt: now };
+    if (kind === "cancel" || isTaskwireError(thrown, "CANCELLED")) {
+      return { status: "cancelled", event: cancelledEventData() };
+    }
+    const cause = kind === "timeout" ? this.#abort.reason : thrown;
+    const error = serializeError(cause);
+    const attempt = this.#claimed.task.attempt;
+    const policy = this.#definition.retry;
+    if (isRetriable(cause) && attempt < policy.maxAttempts) {
+      const delayMs = retryDelayMs(policy, attempt + 1);
+      this.#logger.warn(
+        { event: "task.retry_scheduled", delayMs, code: error.code, err: thrown },
+        "attempt failed, retry scheduled",
+      );
+      return { status: "retrying", error, runAt: now + delayMs };
+    }
+    this.#logger.error({ event: "task.attempt_failed", code: error.code, err: thrown }, "task failed");
+    return { status: "failed", error, event: failedEventData(error) };
+  }
+
+  async #settle(settlement: Settlement): Promise<Settlement | undefined> {
+    try {
+      const written = this.#deps.store.settleTask(this.#claimed.lease, settlement, this.#deps.clock.now());
+      this.#onSettling?.(); // the settlement is queued: the handler is done, its slot may be refilled now
       await written;
-      logSettlement(logger, settlement);
+      logSettlement(this.#logger, settlement);
       return settlement;
     } catch (error) {
       if (isTaskwireError(error, "STORE_CONFLICT")) {
-        logger.warn({ event: "task.lease_lost" }, "lease lost before settling; another worker owns the task");
+        this.#logger.warn(
+          { event: "task.lease_lost" },
+          "lease lost before settling; another worker owns the task",
+        );
         return undefined;
       }
       throw error;
     }
-  };
-
-  if (task.cancelRequestedAt !== null) return settle({ status: "cancelled", event: cancelledEventData() });
-  logger.debug({ event: "task.run_started", claims: task.claims }, "run started");
-
-  let timer: NodeJS.Timeout | undefined;
-  if (definition.timeoutMs !== undefined) {
-    const timeoutMs = definition.timeoutMs;
-    timer = setTimeout(() => stop("timeout", new TaskTimeoutError(task.id, timeoutMs)), timeoutMs);
   }
-  let context: RunContext | undefined;
-  // The try decides how the run ends; the settlement is written once, after it, so a store failure while
-  // writing it propagates (the run is logged as crashed and its task reclaimed after the lease) instead
-  // of being recorded as the task's own failure.
-  let settlement: Settlement;
-  try {
-    // A first claim has no history; skip the read.
-    const history = task.claims > 1 || task.attempt > 1 ? await store.loadHistory(task.id) : EMPTY_HISTORY;
-    const sidecar: IdentitySidecar = task.identity ? JSON.parse(task.identity) : { userId: task.owner };
-    const isService = task.owner === SERVICE_PRINCIPAL.userId;
-    const user = toTaskUser(sidecar, isService, deps.tokens.get(task.id));
-    const ctx = new RunContext({
-      store,
-      lease,
-      definition,
-      attempt: task.attempt,
-      history,
-      signal,
-      user,
-      logger,
-      now,
-      // Other write failures surface through the body (the next step or flush rethrows them).
-      onLeaseLost: (error) => {
-        if (isTaskwireError(error, "STORE_CONFLICT")) stop("lease_lost", error);
-      },
-    });
-    context = ctx;
-    const input = decode(task.input);
-    const userContext = { userId: sidecar.userId, displayName: sidecar.displayName, claims: sidecar.claims };
-    const value = await runInUserContext(userContext, () => ctx.enter(() => definition.run(input, ctx.api)));
-    ctx.close();
-    if (ctx.emitsPending) await ctx.flushEmits();
-    if (stopKind() === "cancel") settlement = { status: "cancelled", event: cancelledEventData() };
-    else if (stopKind() !== undefined) throw signal.reason;
-    else {
-      const result = parseWith(definition.result, value, `result of task "${task.name}"`);
-      settlement = { status: "completed", result: encode(result), event: encode({ result }) };
-    }
-  } catch (thrown) {
-    context?.close();
-    await context?.flushEmits().catch(() => undefined);
-    const kind = stopKind();
-    if (kind === "lease_lost") {
-      logger.warn({ event: "task.lease_lost" }, "lease lost; the run stopped without settling");
-      return undefined;
-    }
-    settlement = settlementAfter(thrown, kind, signal.reason, task.attempt, definition.retry, now, logger);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
-  return await settle(settlement);
-}
-
-/** How a run that threw (or was stopped) ends: handed back, cancelled, retried later, or failed. */
-function settlementAfter(
-  thrown: unknown,
-  kind: StopKind | undefined,
-  reason: unknown,
-  attempt: number,
-  policy: ResolvedRetryPolicy,
-  now: () => number,
-  logger: LazyLogger,
-): Settlement {
-  if (kind === "shutdown") return { status: "queued", runAt: now() };
-  if (kind === "cancel" || isTaskwireError(thrown, "CANCELLED")) {
-    return { status: "cancelled", event: cancelledEventData() };
-  }
-  const cause = kind === "timeout" ? reason : thrown;
-  const error = serializeError(cause);
-  if (isRetriable(cause) && attempt < policy.maxAttempts) {
-    const delayMs = retryDelayMs(policy, attempt + 1);
-    logger.warn(
-      { event: "task.retry_scheduled", delayMs, code: error.code, err: thrown },
-      "attempt failed, retry scheduled",
-    );
-    return { status: "retrying", error, runAt: now() + delayMs };
-  }
-  logger.error({ event: "task.attempt_failed", code: error.code, err: thrown }, "task failed");
-  return { status: "failed", error, event: failedEventData(error) };
 }
 
 function logSettlement(logger: LazyLogger, settlement: Settlement): void {

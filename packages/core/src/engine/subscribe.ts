@@ -1,5 +1,7 @@
+import { ErrorCode } from "../errors/error-codes";
+import { TaskwireError } from "../errors/taskwire-error";
 import { Bell } from "../internal/bell";
-import { isTerminalStatus, type TaskRecord, type TaskStore } from "../store/task-store";
+import { isTerminalEventName, isTerminalStatus, type TaskRecord, type TaskStore } from "../store/task-store";
 import { toEvent } from "./snapshot";
 import type { TaskEvent } from "./task-ref";
 
@@ -17,9 +19,6 @@ export interface SubscribeOptions {
    */
   maxWaitMs?: number;
 }
-
-/** Terminal event names end an iteration. */
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 /**
  * Iterates a task's visible events: replay from `afterSeq`, then live, until the terminal event or the
@@ -49,10 +48,12 @@ export async function* subscribeEvents(
       bell.clear();
       const records = await store.readEvents(taskId, cursor, batchSize);
       for (const record of records) {
-        if (record.seq !== cursor + 1) continue; // defensive: never yield out of order
+        // readEvents promises seq > cursor, ascending, without gaps: anything else is a broken store. Skipping
+        // would re-read the same batch forever; yielding would break the gapless contract. Fail loudly.
+        if (record.seq !== cursor + 1) throw outOfOrder(taskId, cursor, record.seq);
         cursor = record.seq;
         yield toEvent(record);
-        if (TERMINAL.has(record.name)) return;
+        if (isTerminalEventName(record.name)) return;
       }
       if (records.length === batchSize) continue;
       if (records.length === 0 && recheck) {
@@ -65,4 +66,12 @@ export async function* subscribeEvents(
   } finally {
     unwatch();
   }
+}
+
+function outOfOrder(taskId: string, cursor: number, seq: number): TaskwireError {
+  return new TaskwireError(
+    ErrorCode.INTERNAL,
+    `The store returned event seq ${seq} of task ${taskId} where seq ${cursor + 1} was expected.`,
+    { details: { taskId, expected: cursor + 1, got: seq } },
+  );
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
+import { type Clock, systemClock } from "../clock/clock";
 import { canonicalEncode, encode } from "../codec/codec";
 import {
   BackpressureError,
@@ -43,8 +44,11 @@ export interface TaskflowOptions {
   production?: boolean;
   /** Worker id for leases and logs. @default `${hostname}:${pid}:${random}` */
   workerId?: string;
-  /** Clock for timestamps (tests may drive it). @default Date.now */
-  now?: () => number;
+  /**
+   * The engine's time: timestamps, retry backoff, step retries, timeouts and lease heartbeats (a test may
+   * drive it with `createFakeClock()` from `@taskwire/testing`). @default systemClock
+   */
+  clock?: Clock;
 }
 
 /** Options of `taskflow.start`. */
@@ -85,7 +89,15 @@ export interface CancelResult {
 /** Filter of `taskflow.list` (a user context always narrows it to its own tasks). */
 export type ListFilter = Omit<TaskFilter, "createdBefore"> & { createdBefore?: Date };
 
-/** A live Taskwire instance: registry, engine and worker over one store. */
+/**
+ * A live Taskwire instance: registry, engine and worker over one store.
+ *
+ * Reads (`get`, `subscribe`, `cancel`, `list`) are owner-scoped inside a user context: another owner's
+ * task is `TaskNotFoundError`. Outside any user context the caller is the service principal, which by
+ * design reads every task (operators, CLIs, schedulers); code that serves users must therefore always
+ * call inside `runInUserContext` (the `@taskwire/express` router and `asUser` do, for every route). The
+ * context lives on `globalThis`, so it holds even when two copies of `@taskwire/core` are loaded.
+ */
 export interface Taskflow {
   readonly store: TaskStore;
   readonly logger: Logger;
@@ -132,14 +144,15 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     options.logger ??
     pino({ level: process.env.TASKWIRE_LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info") });
   const store = options.store;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const production = options.production ?? process.env.NODE_ENV === "production";
   const registry = new TaskRegistry(production, logger);
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
   const tokens = new Map<string, string>();
-  const deps: RunnerDeps = { store, registry, logger, now, tokens };
+  const deps: RunnerDeps = { store, registry, logger, clock, tokens };
 
   await store.open();
   logger.debug({ event: "store.opened", store: store.kind }, "store opened");
@@ -191,10 +204,9 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           startOptions.idempotencyKey === "input" ? `input:${inputHash}` : startOptions.idempotencyKey;
         idempotency = { key, inputHash, expiresAt: t + idempotencyTtlMs };
       }
-      const reserved = worker?.tryReserve() ?? false;
-      let result: Awaited<ReturnType<TaskStore["createTask"]>>;
+      const slot = worker?.reserve();
       try {
-        result = await store.createTask({
+        const result = await store.createTask({
           id: taskId,
           name: definition.name,
           input: encode(parsed),
@@ -204,46 +216,41 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           runAt: t,
           now: t,
           idempotency,
-          claimFor: reserved ? { workerId, leaseMs } : undefined,
+          claimFor: slot ? { workerId, leaseMs } : undefined,
           maxActivePerOwner: startOptions.maxActivePerOwner,
         });
-      } catch (error) {
-        if (reserved) worker?.fulfil(undefined);
-        throw error;
-      }
-      if (!result.created) {
-        if (reserved) worker?.fulfil(undefined);
-        if ("limited" in result) {
-          logger.info(
-            {
-              event: "task.start_throttled",
-              owner: user.userId,
-              task: definition.name,
-              active: result.active,
-            },
-            "start refused: the owner is at its limit of active tasks",
+        if (!result.created) {
+          if ("limited" in result) {
+            logger.info(
+              {
+                event: "task.start_throttled",
+                owner: user.userId,
+                task: definition.name,
+                active: result.active,
+              },
+              "start refused: the owner is at its limit of active tasks",
+            );
+            throw new BackpressureError(
+              `Owner ${user.userId} already has ${result.active} active tasks (limit ${startOptions.maxActivePerOwner}); retry later.`,
+              startOptions.retryAfterMs ?? 5000,
+            );
+          }
+          if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
+          logger.debug(
+            { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },
+            "start attached to existing run",
           );
-          throw new BackpressureError(
-            `Owner ${user.userId} already has ${result.active} active tasks (limit ${startOptions.maxActivePerOwner}); retry later.`,
-            startOptions.retryAfterMs ?? 5000,
-          );
+          return { taskId: result.task.id, created: false };
         }
-        if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
-        logger.debug(
-          { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },
-          "start attached to existing run",
-        );
-        return { taskId: result.task.id, created: false };
+        // Kept only where a worker may run the task (and dropped by it once the task is done with).
+        if (worker && user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
+        logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
+        if (slot && result.lease) slot.run({ task: result.task, lease: result.lease });
+        else worker?.wake(); // created unclaimed: there is work to claim
+        return { taskId, created: true };
+      } finally {
+        slot?.release(); // a no-op once the slot runs the task; frees it on every other path
       }
-      // Kept only where a worker may run the task (and dropped by it once the task is done with).
-      if (worker && user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
-      logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
-      if (reserved && result.lease) worker?.fulfil({ task: result.task, lease: result.lease });
-      else {
-        if (reserved) worker?.fulfil(undefined);
-        worker?.wake(); // created unclaimed: there is work to claim
-      }
-      return { taskId, created: true };
     },
 
     async get(taskId) {

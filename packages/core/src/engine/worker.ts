@@ -4,6 +4,14 @@ import type { ClaimedTask, Settlement, TaskStore, Unwatch } from "../store/task-
 import type { TaskRegistry } from "./registry";
 import { type RunHandle, type RunnerDeps, startRun } from "./runner";
 
+/** A reserved worker slot (see `Worker.reserve`). */
+export interface SlotReservation {
+  /** Runs the task created already claimed in this slot. */
+  run(claimed: ClaimedTask): void;
+  /** Gives the slot back unless `run` used it; idempotent. */
+  release(): void;
+}
+
 /** Worker settings (see `TaskflowOptions`). */
 export interface WorkerOptions {
   workerId: string;
@@ -41,9 +49,9 @@ export class Worker {
   #handlers = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  #stopHeartbeat: (() => void) | undefined;
   #unwatchCancels: Unwatch | undefined;
-  #wakeTimers = new Set<NodeJS.Timeout>();
+  #wakeTimers = new Set<() => void>();
 
   constructor(deps: RunnerDeps, options: WorkerOptions) {
     this.#deps = deps;
@@ -64,11 +72,7 @@ export class Worker {
 
   start(): void {
     this.#unwatchCancels = this.#store.watchCancels((taskId) => this.#running.get(taskId)?.stop("cancel"));
-    this.#heartbeat = setInterval(
-      () => void this.#renewLeases(),
-      Math.max(50, Math.floor(this.#options.leaseMs / 3)),
-    );
-    this.#heartbeat.unref();
+    this.#stopHeartbeat = this.#heartbeatEvery(Math.max(50, Math.floor(this.#options.leaseMs / 3)));
     this.#loop = this.#run();
     this.#logger.info(
       { event: "worker.started", workerId: this.workerId, concurrency: this.#options.concurrency },
@@ -76,19 +80,30 @@ export class Worker {
     );
   }
 
-  /** Reserves a slot for a task the caller is about to create already claimed; false when full. */
-  tryReserve(): boolean {
-    if (this.#stopping || this.#busy >= this.#options.concurrency) return false;
+  /**
+   * Reserves a slot for a task the caller is about to create already claimed; `undefined` when full.
+   * The reservation ends exactly once: `run` hands it the claimed task, `release` (safe to call on every
+   * path, e.g. in a `finally`, also after `run`) gives the slot back.
+   */
+  reserve(): SlotReservation | undefined {
+    if (this.#stopping || this.#busy >= this.#options.concurrency) return undefined;
     this.#reserved += 1;
-    return true;
-  }
-
-  /** Gives back a reservation, running the claimed task if there is one (see `wake` for unclaimed new work). */
-  fulfil(claimed: ClaimedTask | undefined): void {
-    this.#reserved -= 1;
-    if (claimed) this.#launch(claimed);
-    // A freed reservation is new work only if a backlog is known (a deduplicated or refused start is not).
-    else if (this.#backlog) this.#bell.ring();
+    let open = true;
+    const end = () => {
+      if (!open) return false;
+      open = false;
+      this.#reserved -= 1;
+      return true;
+    };
+    return {
+      run: (claimed) => {
+        if (end()) this.#launch(claimed);
+      },
+      release: () => {
+        // A freed reservation is new work only if a backlog is known (a deduplicated or refused start is not).
+        if (end() && this.#backlog) this.#bell.ring();
+      },
+    };
   }
 
   /** Rings the doorbell: there may be new work. */
@@ -98,16 +113,12 @@ export class Worker {
   }
 
   /** Wakes the worker at `at` (a retry's `runAt`). */
-  wakeAt(at: number, now: number): void {
-    const timer = setTimeout(
-      () => {
-        this.#wakeTimers.delete(timer);
-        this.wake();
-      },
-      Math.max(0, at - now),
-    );
-    timer.unref();
-    this.#wakeTimers.add(timer);
+  wakeAt(at: number): void {
+    const cancel = this.#deps.clock.setTimer(() => {
+      this.#wakeTimers.delete(cancel);
+      this.wake();
+    }, at - this.#deps.clock.now());
+    this.#wakeTimers.add(cancel);
   }
 
   /** Stops a local run because its task was cancelled (the cancel watch does this for remote requests). */
@@ -121,7 +132,7 @@ export class Worker {
     this.#stopping = true;
     this.#bell.ring();
     await this.#loop;
-    for (const timer of this.#wakeTimers) clearTimeout(timer);
+    for (const cancel of this.#wakeTimers) cancel();
     const handles = [...this.#running.values()];
     for (const handle of handles) handle.stop("shutdown");
     let timeout: NodeJS.Timeout | undefined;
@@ -135,14 +146,14 @@ export class Worker {
       [...this.#running.values()].map((h) =>
         this.#store.settleTask(
           h.claimed.lease,
-          { status: "queued", runAt: this.#deps.now() },
-          this.#deps.now(),
+          { status: "queued", runAt: this.#deps.clock.now() },
+          this.#deps.clock.now(),
         ),
       ),
     );
     // Only now: leases stay renewed (and cancels heard) while handlers finish within the grace, so no
     // other node reclaims a task whose step is still running here.
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#stopHeartbeat?.();
     this.#unwatchCancels?.();
     this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
   }
@@ -160,7 +171,7 @@ export class Worker {
             workerId: this.workerId,
             names: this.#registry.names(),
             limit: capacity,
-            now: this.#deps.now(),
+            now: this.#deps.clock.now(),
             leaseMs: this.#options.leaseMs,
           });
           for (const c of claimed) this.#launch(c);
@@ -204,8 +215,7 @@ export class Worker {
     let settlement: Settlement | undefined;
     try {
       settlement = await handle.done;
-      if (settlement?.status === "retrying" && !this.#stopping)
-        this.wakeAt(settlement.runAt, this.#deps.now());
+      if (settlement?.status === "retrying" && !this.#stopping) this.wakeAt(settlement.runAt);
     } catch (error) {
       this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
     } finally {
@@ -219,8 +229,26 @@ export class Worker {
     }
   }
 
+  /** Renews leases every `intervalMs` on the engine's clock; the next round starts after this one ends. */
+  #heartbeatEvery(intervalMs: number): () => void {
+    let stopped = false;
+    let cancel = () => {};
+    const schedule = () => {
+      cancel = this.#deps.clock.setTimer(() => {
+        void this.#renewLeases().finally(() => {
+          if (!stopped) schedule();
+        });
+      }, intervalMs);
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      cancel();
+    };
+  }
+
   async #renewLeases(): Promise<void> {
-    const now = this.#deps.now();
+    const now = this.#deps.clock.now();
     await Promise.all(
       [...this.#running.values()].map(async (handle) => {
         try {
