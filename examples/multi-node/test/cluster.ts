@@ -1,7 +1,7 @@
-import { createParser } from "eventsource-parser";
-import { afterAll, beforeAll } from "vitest";
-import type { PgEnv } from "../../../packages/postgres/test/pg-env";
-import { digestOf } from "../../quickstart/src/report-task";
+import { createHash } from "node:crypto";
+import { openSSE } from "@taskwire/testing";
+import type { PgEnv } from "@taskwire/testing/pg";
+import { afterAll, beforeAll, expect, vi } from "vitest";
 import { type LogLine, type NodeProcess, spawnNode } from "../src/node-process";
 
 /** The demo user every request signs in as (the quickstart's demo cookie). */
@@ -56,18 +56,10 @@ export function useCluster(env: PgEnv, options: ClusterOptions): ClusterNode[] {
     }
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => stopNode(node)));
+    // SIGTERM (graceful shutdown), then SIGKILL if a node has not exited after the grace.
+    await Promise.all(nodes.map((node) => node.stop()));
   }, 30_000);
   return nodes;
-}
-
-/** SIGTERM (graceful shutdown), then SIGKILL if the node has not exited after `graceMs`. */
-export async function stopNode(node: NodeProcess, graceMs = 8000): Promise<void> {
-  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
-  node.child.kill("SIGTERM");
-  const timer = setTimeout(() => node.child.kill("SIGKILL"), graceMs);
-  await node.exited;
-  clearTimeout(timer);
 }
 
 /** A request to a node as the demo user. */
@@ -103,7 +95,7 @@ export interface Frame {
   receivedAt: number;
 }
 
-/** A live SSE reader over fetch + eventsource-parser. */
+/** A live SSE stream (read with `openSSE`), its frames timestamped as they arrive. */
 export interface StreamReader {
   /** WAL events (progress and the terminal event), in arrival order. */
   frames: Frame[];
@@ -116,45 +108,23 @@ export interface StreamReader {
 
 /** Opens `GET /api/tasks/:taskId/events` on `node` and records every frame as it arrives. */
 export async function readStream(node: { url: string }, taskId: string): Promise<StreamReader> {
-  const controller = new AbortController();
-  const response = await api(node, `/api/tasks/${taskId}/events`, { signal: controller.signal });
-  if (response.status !== 200 || !response.body) throw new Error(`events answered ${response.status}`);
   const frames: Frame[] = [];
   const control: Frame[] = [];
-  const parser = createParser({
-    onEvent: (event) => {
-      const name = event.event ?? "message";
-      const frame = {
-        seq: Number(event.id),
+  const sse = await openSSE(`${node.url}/api/tasks/${taskId}/events`, {
+    headers: { cookie: COOKIE },
+    onFrame: (frame) => {
+      const name = frame.event ?? "message";
+      const entry = {
+        seq: Number(frame.id),
         name,
-        data: JSON.parse(event.data) as Record<string, unknown>,
+        data: frame.data as Record<string, unknown>,
         receivedAt: Date.now(),
       };
-      (name === "ready" || name === "interrupted" ? control : frames).push(frame);
+      (name === "ready" || name === "interrupted" ? control : frames).push(entry);
     },
   });
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  const ended = (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        parser.feed(value);
-      }
-    } catch {
-      // aborted by close(), or the node went away
-    }
-  })();
-  return { frames, control, ended, close: () => controller.abort() };
-}
-
-/** Polls `check` until it holds, failing after `timeoutMs` (a deadline, never a fixed sleep). */
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  if (sse.status !== 200) throw new Error(`events answered ${sse.status}`);
+  return { frames, control, ended: sse.ended, close: () => sse.close() };
 }
 
 /** Log lines of `node` about `taskId` with `event`. */
@@ -172,7 +142,10 @@ export async function settledOn(nodes: readonly ClusterNode[], taskId: string): 
     nodes
       .filter((node) => settled.some((event) => taskLogs(node, taskId, event).length > 0))
       .map((node) => node.name);
-  await waitFor(() => names().length > 0, 5000, `a settlement log line for ${taskId}`);
+  await vi.waitFor(() => expect(names(), `a settlement log line for ${taskId}`).not.toEqual([]), {
+    timeout: 5000,
+    interval: 5,
+  });
   return names();
 }
 
@@ -189,7 +162,12 @@ export function checkReportFrames(frames: readonly Frame[], chunks: number): str
   if (last?.name !== "completed") problems.push(`terminal ${last?.name}`);
   const tokens = progress.map((f) => String(f.data.token));
   const digest = (last?.data.result as { digest?: string } | undefined)?.digest;
-  if (digest !== digestOf(tokens)) problems.push(`digest ${digest} != sha256(tokens)`);
+  if (digest !== sha256Hex(tokens.join("\n"))) problems.push(`digest ${digest} != sha256(tokens)`);
   if (problems.length > 0) throw new Error(`bad report stream: ${problems.join("; ")}`);
   return tokens;
+}
+
+/** The report digest as the quickstart's contract states it: lowercase hex SHA-256 of the tokens joined by "\n". */
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }

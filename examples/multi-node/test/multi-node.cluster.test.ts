@@ -1,15 +1,6 @@
-import { expect, it } from "vitest";
-import { describePg, setupPgEnv, until } from "../../../packages/postgres/test/pg-env";
-import {
-  api,
-  checkReportFrames,
-  readStream,
-  settledOn,
-  startReport,
-  taskLogs,
-  useCluster,
-  waitFor,
-} from "./cluster";
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
+import { expect, it, vi } from "vitest";
+import { api, checkReportFrames, readStream, settledOn, startReport, taskLogs, useCluster } from "./cluster";
 
 // Three quickstart servers (real child processes) on one PostgreSQL schema. The lease is long (heartbeat
 // every 10 s), so anything that crosses nodes faster than that went through LISTEN/NOTIFY.
@@ -22,16 +13,15 @@ describePg(env, "three quickstart nodes on one PostgreSQL database", () => {
     const ids = await Promise.all(
       Array.from({ length: 12 }, (_, i) => startReport(nodes[i % 3]!, { chunks: 4, chunkMs: 40 })),
     );
-    await until(
+    await vi.waitFor(
       async () => {
         const rows = await env.query(
           `SELECT 1 FROM ${env.schema}.tasks WHERE id = ANY($1) AND status = 'completed'`,
           [ids],
         );
-        return rows.length === ids.length;
+        expect(rows, "completed reports").toHaveLength(ids.length);
       },
-      20_000,
-      "all 12 reports to complete",
+      { timeout: 20_000, interval: 10 },
     );
     const runners = await Promise.all(ids.map((id) => settledOn(nodes, id)));
     for (const ran of runners) expect(ran).toHaveLength(1); // never settled twice, never by two nodes
@@ -51,7 +41,10 @@ describePg(env, "three quickstart nodes on one PostgreSQL database", () => {
     const chunkMs = 150;
     const taskId = await startReport(a, { chunks, chunkMs });
     const stream = await readStream(b, taskId);
-    await waitFor(() => stream.frames.length >= 1, 10_000, "the first progress frame on B");
+    await vi.waitFor(() => expect(stream.frames, "progress frames on B").not.toHaveLength(0), {
+      timeout: 10_000,
+      interval: 5,
+    });
     // Live, not replayed at the end: when B delivered the first event, the task was still running.
     const snapshot = (await (await api(b, `/api/tasks/${taskId}`)).json()) as {
       status: string;
@@ -87,7 +80,10 @@ describePg(env, "three quickstart nodes on one PostgreSQL database", () => {
     const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
     const taskId = await startReport(a, { chunks: 100, chunkMs: 200 });
     const stream = await readStream(b, taskId);
-    await waitFor(() => stream.frames.length >= 2, 15_000, "two progress frames");
+    await vi.waitFor(() => expect(stream.frames.length, "progress frames").toBeGreaterThanOrEqual(2), {
+      timeout: 15_000,
+      interval: 5,
+    });
     const response = await api(c, `/api/tasks/${taskId}/cancel`, { method: "POST" });
     const returnedAt = Date.now();
     expect(response.status).toBe(202);
@@ -102,14 +98,26 @@ describePg(env, "three quickstart nodes on one PostgreSQL database", () => {
     expect(stream.frames.map((f) => f.seq)).toEqual(stream.frames.map((_, i) => i + 1));
     expect(stream.frames.length).toBeLessThan(100);
     expect(await settledOn(nodes, taskId)).toEqual([a.name]);
-    await waitFor(() => taskLogs(c, taskId, "task.cancel_requested").length === 1, 5000, "C's cancel log");
+    await vi.waitFor(
+      () => expect(taskLogs(c, taskId, "task.cancel_requested"), "C's cancel log").toHaveLength(1),
+      {
+        timeout: 5000,
+        interval: 5,
+      },
+    );
     // The handler really stopped: no step is recorded after the cancelled event.
     const count = async () =>
       Number(
         (await env.query(`SELECT count(*) AS n FROM ${env.schema}.steps WHERE task_id = $1`, [taskId]))[0]!.n,
       );
     // A logs run_cancelled once the run has settled: from then on its handler can write nothing.
-    await waitFor(() => taskLogs(a, taskId, "task.run_cancelled").length === 1, 5000, "A's run cancelled");
+    await vi.waitFor(
+      () => expect(taskLogs(a, taskId, "task.run_cancelled"), "A's run cancelled").toHaveLength(1),
+      {
+        timeout: 5000,
+        interval: 5,
+      },
+    );
     const progress = stream.frames.filter((f) => f.name === "progress").length;
     expect(await count()).toBeLessThanOrEqual(progress + 1); // at most the chunk in flight at the cancel
   });

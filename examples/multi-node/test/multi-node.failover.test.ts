@@ -1,6 +1,6 @@
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
 import { EventSource } from "eventsource";
-import { expect, it } from "vitest";
-import { describePg, setupPgEnv } from "../../../packages/postgres/test/pg-env";
+import { expect, it, vi } from "vitest";
 import {
   COOKIE,
   checkReportFrames,
@@ -10,7 +10,6 @@ import {
   startReport,
   taskLogs,
   useCluster,
-  waitFor,
 } from "./cluster";
 
 // A short lease so a dead node's task is reclaimed quickly; heartbeats run every LEASE_MS / 3.
@@ -62,10 +61,15 @@ describePg(env, "SIGKILL of the node running a task", () => {
     }
 
     try {
-      await waitFor(() => steady.frames.length >= 4 && moving.length >= 4, 15_000, "four progress frames");
-      a.child.kill("SIGKILL");
+      await vi.waitFor(
+        () => {
+          expect(steady.frames.length, "progress frames on B").toBeGreaterThanOrEqual(4);
+          expect(moving.length, "progress frames of the moving client").toBeGreaterThanOrEqual(4);
+        },
+        { timeout: 15_000, interval: 5 },
+      );
       const killedAt = Date.now();
-      expect((await a.exited).signal).toBe("SIGKILL");
+      expect((await a.kill()).signal).toBe("SIGKILL");
       aDead = true;
       // A is dead: nothing more can commit until another node reclaims the task.
       const [killed] = await env.query<{ last_seq: string }>(
@@ -74,7 +78,10 @@ describePg(env, "SIGKILL of the node running a task", () => {
       );
       const atKill = Number(killed!.last_seq);
       await steady.ended;
-      await waitFor(() => movingDone, 20_000, "the moving client's terminal event");
+      await vi.waitFor(() => expect(movingDone, "the moving client's terminal event").toBe(true), {
+        timeout: 20_000,
+        interval: 5,
+      });
 
       // Both clients: seq 1..17 exactly once, done 1..16, completed, digest = sha256(streamed tokens).
       const tokens = checkReportFrames(steady.frames, chunks);

@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, type StartedServer } from "@taskwire/testing/process";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type ServerProcess, startServer } from "./server-process";
+import { startQuickstart } from "./quickstart-server";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
@@ -16,14 +17,14 @@ if (!available)
 
 describe.skipIf(!available)("quickstart page in headless Chromium", () => {
   let browser: Browser;
-  let server: ServerProcess | undefined;
+  let server: StartedServer | undefined;
   let dir: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tw-browser-"));
     env = { PORT: String(await freePort()), TASKWIRE_DB: join(dir, "tasks.db"), TASKWIRE_LEASE_MS: "1000" };
-    server = await startServer(env);
+    server = await startQuickstart(env);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -39,7 +40,7 @@ describe.skipIf(!available)("quickstart page in headless Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    server?.child.kill("SIGKILL");
+    await server?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -75,9 +76,8 @@ describe.skipIf(!available)("quickstart page in headless Chromium", () => {
     await startReport(page, { chunks: "10", chunkMs: "250" });
     await expect.poll(() => count(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     // A graceful restart (SIGTERM): the server interrupts the stream, hands the task back and exits.
-    server!.child.kill("SIGTERM");
-    expect((await server!.exited).code).toBe(0);
-    server = await startServer(env);
+    expect((await server!.stop()).code).toBe(0);
+    server = await startQuickstart(env);
     await expect.poll(() => status(page), { timeout: 30_000 }).toBe("completed");
     expect(await count(page)).toBe(10);
     expect(await page.getAttribute("[data-testid=digest]", "class")).toBe("ok");

@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, type ServerProcess } from "@taskwire/testing/process";
 import { EventSource } from "eventsource";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { digestOf } from "../src/report-task";
-import { freePort, type ServerProcess, startServer } from "./server-process";
+import { startQuickstart } from "./quickstart-server";
 
 const servers: ServerProcess[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0))
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.kill()));
 });
 
 interface Frame {
@@ -25,7 +25,7 @@ describe("quickstart server killed mid-task", () => {
     const env = { PORT: String(port), TASKWIRE_DB: join(dir, "tasks.db"), TASKWIRE_LEASE_MS: "1000" };
     const cookie = "tw_demo_user=alice";
     try {
-      const first = await startServer(env);
+      const first = await startQuickstart(env);
       servers.push(first);
       const started = await fetch(`${first.url}/api/tasks/reports.generate`, {
         method: "POST",
@@ -66,15 +66,13 @@ describe("quickstart server killed mid-task", () => {
       });
 
       // Kill the server with SIGKILL once a few chunks have streamed, then start it again on the same port.
-      const deadline = Date.now() + 15_000;
-      while (frames.length < 3) {
-        if (Date.now() > deadline) throw new Error("no progress before the kill");
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      first.child.kill("SIGKILL");
-      expect((await first.exited).signal).toBe("SIGKILL");
+      await vi.waitFor(() => expect(frames.length, "progress before the kill").toBeGreaterThanOrEqual(3), {
+        timeout: 15_000,
+        interval: 5,
+      });
+      expect((await first.kill()).signal).toBe("SIGKILL");
       const seenBeforeKill = frames.length;
-      const second = await startServer(env);
+      const second = await startQuickstart(env);
       servers.push(second);
       await done;
 
@@ -89,8 +87,7 @@ describe("quickstart server killed mid-task", () => {
       const tokens = progress.map((f) => String(f.data.token));
       const digest = digestOf(tokens);
       expect((completed!.data.result as { digest: string }).digest).toBe(digest);
-      second.child.kill("SIGTERM");
-      expect((await second.exited).code).toBe(0); // graceful shutdown exits cleanly
+      expect((await second.stop()).code).toBe(0); // graceful shutdown (SIGTERM) exits cleanly
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

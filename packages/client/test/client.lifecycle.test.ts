@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ClientErrorCode, createTaskClient, isTaskwireClientError } from "@taskwire/client";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { alice, allow, newKey, pacedServer, type pacedTask, until } from "./helpers";
+import { alice, allow, newKey, pacedServer, type pacedTask } from "./helpers";
 
 type Paced = typeof pacedTask;
 
@@ -34,7 +34,10 @@ describe("stopping", () => {
     await expect(iteration).rejects.toMatchObject({ name: "AbortError" });
     await expect(sub.result).rejects.toMatchObject({ name: "AbortError" });
     expect(seqs).toEqual([1]);
-    await until(() => tw.bridge.stats().openStreams === 0, 2000, "the server to see the stream closed");
+    await vi.waitFor(
+      () => expect(tw.bridge.stats().openStreams, "the server to see the stream closed").toBe(0),
+      { timeout: 2000, interval: 5 },
+    );
   });
 
   it("an abort during the reconnect backoff clears the timer and rejects at once", async () => {
@@ -85,7 +88,10 @@ describe("stopping", () => {
     const sub = client.subscribe(taskId);
     for await (const event of sub) if (event.seq === 1) break;
     await expect(sub.result).rejects.toMatchObject({ code: ClientErrorCode.SUBSCRIPTION_CLOSED });
-    await until(() => tw.bridge.stats().openStreams === 0, 2000, "the server to see the stream closed");
+    await vi.waitFor(
+      () => expect(tw.bridge.stats().openStreams, "the server to see the stream closed").toBe(0),
+      { timeout: 2000, interval: 5 },
+    );
     expect(() => sub[Symbol.asyncIterator]()).toThrow(/only once/);
   });
 

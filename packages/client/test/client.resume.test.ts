@@ -1,7 +1,7 @@
 import { createTaskClient, type InterruptedInfo, type TaskEventOf } from "@taskwire/client";
 import { createTaskwireApp } from "@taskwire/express";
 import { pino } from "pino";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   alice,
   allow,
@@ -11,7 +11,6 @@ import {
   pacedServer,
   type pacedTask,
   recordingFetch,
-  until,
 } from "./helpers";
 
 type Paced = typeof pacedTask;
@@ -178,7 +177,10 @@ describe("retry policy", () => {
       expected++;
       // Hold the first event until the server gave up on us: the queue fills, reading stops, TCP pushes back.
       if (event.seq === 1)
-        await until(() => tw.bridge.stats().openStreams === 0, 10_000, "the server to interrupt the stream");
+        await vi.waitFor(
+          () => expect(tw.bridge.stats().openStreams, "the server to interrupt the stream").toBe(0),
+          { timeout: 10_000, interval: 5 },
+        );
     }
     expect(expected - 1).toBe(count + 1);
     await expect(sub.result).resolves.toEqual({ count });

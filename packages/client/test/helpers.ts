@@ -130,15 +130,6 @@ export async function quickstartServer(onFinished: OnFinished): Promise<Listenin
   return { ...http, tw };
 }
 
-/** Polls `check` until it holds or the deadline passes (for state with no event to await). */
-export async function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** A `fetch` that records each request's method, URL and `Last-Event-ID` before sending it. */
 export function recordingFetch(route: (url: string) => string = (url) => url) {
   const requests: Array<{ method: string; url: string; lastEventId: string | null }> = [];

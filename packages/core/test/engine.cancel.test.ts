@@ -1,7 +1,7 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
 import { defineTask } from "../src/index";
-import { collect, deferred, makeTaskflow, waitFor } from "./helpers";
+import { collect, deferred, makeTaskflow } from "./helpers";
 
 describe("cancellation", () => {
   it("records the request, aborts ctx.signal, and settles cancelled; repeat requests are no-ops", async () => {
@@ -87,6 +87,9 @@ describe("cancellation", () => {
     const api = await makeTaskflow(() => {}, { store, worker: false });
     api.task(def);
     expect((await api.cancel(taskId)).outcome).toBe("requested");
-    await waitFor(async () => (await runner.get(taskId)).status === "cancelled", 5_000, "cancelled");
+    await vi.waitFor(async () => expect((await runner.get(taskId)).status, "cancelled").toBe("cancelled"), {
+      timeout: 5_000,
+      interval: 5,
+    });
   });
 });

@@ -1,8 +1,8 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
 import { systemClock } from "../src/clock/clock";
 import { defineTask } from "../src/index";
-import { collect, deferred, makeTaskflow, waitFor } from "./helpers";
+import { collect, deferred, makeTaskflow } from "./helpers";
 
 describe("worker concurrency", () => {
   it("never runs more than `concurrency` handlers at once, refilling slots as runs settle", async () => {
@@ -93,7 +93,10 @@ describe("worker concurrency", () => {
       clock: { ...systemClock, now: () => 1_000 },
     });
     const a = await taskflow.start(taskflow.task(flaky), {});
-    await waitFor(() => active === 1, 5000, "the first attempt running");
+    await vi.waitFor(() => expect(active, "the first attempt running").toBe(1), {
+      timeout: 5000,
+      interval: 5,
+    });
     const b = await taskflow.start(taskflow.task(other), {}); // no free slot: queued
     gate.resolve();
     expect((await collect(taskflow, a.taskId)).at(-1)?.name).toBe("completed");

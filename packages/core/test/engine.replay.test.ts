@@ -1,7 +1,7 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
 import { defineTask, memoryStore, step } from "../src/index";
-import { collect, crashableStore, deferred, makeTaskflow, waitFor } from "./helpers";
+import { collect, crashableStore, deferred, makeTaskflow } from "./helpers";
 
 /** Counts executions of every step body, keyed by name. */
 function counter() {
@@ -89,7 +89,10 @@ describe("replay after a crash", () => {
     const doomed = crashableStore(shared);
     const first = await makeTaskflow(onTestFinished, { store: doomed.store, leaseMs: 150 });
     const { taskId } = await first.start(first.task(def(true)), { n: 3 });
-    await waitFor(async () => (await shared.loadHistory(taskId)).steps.length === 2, 5000, "two checkpoints");
+    await vi.waitFor(
+      async () => expect((await shared.loadHistory(taskId)).steps, "two checkpoints").toHaveLength(2),
+      { timeout: 5000, interval: 5 },
+    );
     doomed.crash();
     const history = await shared.loadHistory(taskId);
     seen.push(...history.steps.map((s) => s.key));
@@ -120,7 +123,10 @@ describe("replay after a crash", () => {
     const doomed = crashableStore(shared);
     const first = await makeTaskflow(onTestFinished, { store: doomed.store, leaseMs: 150 });
     const { taskId } = await first.start(first.task(def(["load", "render", "save"], true)), {});
-    await waitFor(async () => (await shared.loadHistory(taskId)).steps.length === 2, 5000, "two checkpoints");
+    await vi.waitFor(
+      async () => expect((await shared.loadHistory(taskId)).steps, "two checkpoints").toHaveLength(2),
+      { timeout: 5000, interval: 5 },
+    );
     doomed.crash();
     const second = await makeTaskflow(onTestFinished, { store: shared, leaseMs: 150 });
     second.task(def(["load", "upload", "save"], false));
@@ -160,7 +166,10 @@ describe("replay after a crash", () => {
     const doomed = crashableStore(shared);
     const first = await makeTaskflow(onTestFinished, { store: doomed.store, leaseMs: 150 });
     const { taskId } = await first.start(first.task(def(true)), {});
-    await waitFor(async () => (await shared.getTask(taskId))?.lastSeq === 2, 5000, "two events");
+    await vi.waitFor(async () => expect((await shared.getTask(taskId))?.lastSeq, "two events").toBe(2), {
+      timeout: 5000,
+      interval: 5,
+    });
     doomed.crash();
     const second = await makeTaskflow(onTestFinished, { store: shared, leaseMs: 150 });
     second.task(def(false));

@@ -1,7 +1,7 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
 import { defineTask, memoryStore } from "../src/index";
-import { collect, crashableStore, makeTaskflow, waitFor } from "./helpers";
+import { collect, crashableStore, makeTaskflow } from "./helpers";
 
 describe("shutdown", () => {
   it("keeps renewing leases while handlers finish within the grace, so no other node runs the step twice", async () => {
@@ -31,7 +31,7 @@ describe("shutdown", () => {
       shutdownTimeoutMs: 2_000,
     });
     const { taskId } = await first.start(first.task(def), {});
-    await waitFor(() => inside === 1, 5_000, "the slow step running");
+    await vi.waitFor(() => expect(inside, "the slow step running").toBe(1), { timeout: 5_000, interval: 5 });
     const second = await makeTaskflow(onTestFinished, { store: shared, leaseMs: 300 });
     second.task(def);
     await first.shutdown(); // aborts the handler, waits for it, then hands the task back

@@ -32,21 +32,6 @@ export async function collect(taskflow: Taskflow, taskId: string, afterSeq = 0):
   return out;
 }
 
-/** Polls `check` until it returns truthy or the deadline passes. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 5_000,
-  what = "condition",
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A deferred promise. */
 export function deferred<T = void>() {
   let resolve!: (value: T) => void;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
 import { parseIdentitySidecar } from "../src/identity/task-user";
 import {
@@ -13,7 +13,7 @@ import {
   step,
   type TaskStore,
 } from "../src/index";
-import { collect, crashableStore, deferred, makeTaskflow, waitFor } from "./helpers";
+import { collect, crashableStore, deferred, makeTaskflow } from "./helpers";
 
 const seen: Array<{ where: string; userId: string; inContext: boolean }> = [];
 const whoAmI = step("whoAmI", async () => {
@@ -72,10 +72,9 @@ describe("identity", () => {
     const { taskId } = await runInUserContext({ userId: "bob", accessToken: "bob-token" }, () =>
       first.start(first.task(def), { block: true }),
     );
-    await waitFor(
-      async () => (await shared.loadHistory(taskId)).steps.length === 1,
-      5_000,
-      "the first checkpoint",
+    await vi.waitFor(
+      async () => expect((await shared.loadHistory(taskId)).steps, "the first checkpoint").toHaveLength(1),
+      { timeout: 5_000, interval: 5 },
     );
     doomed.crash();
     gate.resolve();
@@ -128,7 +127,10 @@ describe("identity", () => {
     onTestFinished(unwatch);
     go.resolve();
     await collect(taskflow, taskId);
-    await waitFor(() => observed.length > 0, 5_000, "the watcher rung");
+    await vi.waitFor(() => expect(observed.length, "the watcher rung").toBeGreaterThan(0), {
+      timeout: 5_000,
+      interval: 5,
+    });
     expect(new Set(observed)).toEqual(new Set(["watcher"]));
   });
 

@@ -2,8 +2,8 @@ import { Plugin } from "@taskwire/express";
 import { openSSE } from "@taskwire/testing";
 import type express from "express";
 import request from "supertest";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { alice, blockingTask, bob, type Harness, makeHarness, newKey, release, waitFor } from "./helpers";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { alice, blockingTask, bob, type Harness, makeHarness, newKey, release } from "./helpers";
 
 const GRACE = 150;
 
@@ -48,7 +48,10 @@ describe("cancel on disconnect", () => {
     const gone = Date.now();
     run.post.close();
     await h.log.waitFor("task.cancel_scheduled", { taskId: run.taskId, graceMs: GRACE });
-    await waitFor(async () => (await run.status()) === "cancelled", 5000, "cancelled");
+    await vi.waitFor(async () => expect(await run.status(), "cancelled").toBe("cancelled"), {
+      timeout: 5000,
+      interval: 5,
+    });
     expect(Date.now() - gone).toBeGreaterThanOrEqual(GRACE - 5);
     expect(h.log.find("task.cancel_on_disconnect_requested", { taskId: run.taskId })).toHaveLength(1);
     expect(h.tw.bridge.stats()).toEqual({ openStreams: 0, watchedTasks: 0, pendingCancels: 0 });
@@ -80,7 +83,10 @@ describe("cancel on disconnect", () => {
     const run = await startRun(h, base);
     const watcher = await openSSE(`${base}/api/tasks/${run.taskId}/events`, { headers: alice });
     await watcher.waitForFrame((f) => f.event === "tick");
-    await waitFor(() => h.tw.bridge.stats().openStreams === 2, 2000, "two streams");
+    await vi.waitFor(() => expect(h.tw.bridge.stats().openStreams, "two streams").toBe(2), {
+      timeout: 2000,
+      interval: 5,
+    });
     run.post.close();
     await h.log.waitFor("sse.client_disconnected", { taskId: run.taskId });
     await watcher.waitForComment("heartbeat", Math.ceil((GRACE * 2) / 30));
@@ -88,7 +94,10 @@ describe("cancel on disconnect", () => {
     expect(await run.status()).toBe("running");
     watcher.close();
     await h.log.waitFor("task.cancel_scheduled", { taskId: run.taskId });
-    await waitFor(async () => (await run.status()) === "cancelled", 5000, "cancelled");
+    await vi.waitFor(async () => expect(await run.status(), "cancelled").toBe("cancelled"), {
+      timeout: 5000,
+      interval: 5,
+    });
   });
 
   it("does not count another user's request for the task as a reconnect", async () => {
@@ -98,7 +107,10 @@ describe("cancel on disconnect", () => {
     await h.log.waitFor("task.cancel_scheduled", { taskId: run.taskId });
     const stranger = await request(base).get(`/api/tasks/${run.taskId}/events`).set(bob);
     expect(stranger.status).toBe(404);
-    await waitFor(async () => (await run.status()) === "cancelled", 5000, "cancelled");
+    await vi.waitFor(async () => expect(await run.status(), "cancelled").toBe("cancelled"), {
+      timeout: 5000,
+      interval: 5,
+    });
     expect(h.log.find("task.cancel_unscheduled")).toHaveLength(0);
   });
 
@@ -108,7 +120,10 @@ describe("cancel on disconnect", () => {
     run.post.close();
     await h.log.waitFor("task.cancel_scheduled", { taskId: run.taskId });
     release(run.key);
-    await waitFor(async () => (await run.status()) === "completed", 5000, "completed");
+    await vi.waitFor(async () => expect(await run.status(), "completed").toBe("completed"), {
+      timeout: 5000,
+      interval: 5,
+    });
     await h.log.waitFor("task.cancel_skipped", { taskId: run.taskId, status: "completed" });
     expect(h.log.find("task.cancel_requested")).toHaveLength(0);
     expect(await run.status()).toBe("completed");
@@ -120,7 +135,10 @@ describe("cancel on disconnect", () => {
     release(run.key);
     await run.post.waitForFrame((f) => f.event === "completed");
     await run.post.ended;
-    await waitFor(() => h.tw.bridge.stats().openStreams === 0, 2000, "stream closed");
+    await vi.waitFor(() => expect(h.tw.bridge.stats().openStreams, "stream closed").toBe(0), {
+      timeout: 2000,
+      interval: 5,
+    });
     expect(h.tw.bridge.stats()).toEqual({ openStreams: 0, watchedTasks: 0, pendingCancels: 0 });
     expect(h.log.find("task.cancel_scheduled")).toHaveLength(0);
   });
@@ -130,7 +148,10 @@ describe("cancel on disconnect", () => {
     const run = await startRun(h, base, "?keep=1");
     run.post.close();
     await h.log.waitFor("sse.client_disconnected", { taskId: run.taskId });
-    await waitFor(() => h.tw.bridge.stats().openStreams === 0, 2000, "stream closed");
+    await vi.waitFor(() => expect(h.tw.bridge.stats().openStreams, "stream closed").toBe(0), {
+      timeout: 2000,
+      interval: 5,
+    });
     expect(h.tw.bridge.stats().pendingCancels).toBe(0);
     expect(h.log.find("task.cancel_scheduled")).toHaveLength(0);
     expect(await run.status()).toBe("running");
@@ -150,7 +171,10 @@ describe("cancel on disconnect", () => {
     await post.waitForFrame((f) => f.event === "tick");
     post.close();
     await h.log.waitFor("task.cancel_scheduled", { taskId, graceMs: 80 });
-    await waitFor(async () => (await h.store.getTask(taskId))?.status === "cancelled", 5000, "cancelled");
+    await vi.waitFor(
+      async () => expect((await h.store.getTask(taskId))?.status, "cancelled").toBe("cancelled"),
+      { timeout: 5000, interval: 5 },
+    );
   });
 
   it("does not make a run cancellable when a streaming start re-attaches to it by idempotency key", async () => {
@@ -171,7 +195,10 @@ describe("cancel on disconnect", () => {
     await post.waitForFrame((f) => f.event === "tick");
     post.close();
     await h.log.waitFor("sse.client_disconnected", { taskId: job.body.taskId });
-    await waitFor(() => h.tw.bridge.stats().openStreams === 0, 2000, "stream closed");
+    await vi.waitFor(() => expect(h.tw.bridge.stats().openStreams, "stream closed").toBe(0), {
+      timeout: 2000,
+      interval: 5,
+    });
     expect(h.tw.bridge.stats().pendingCancels).toBe(0);
     expect(h.log.find("task.cancel_scheduled")).toHaveLength(0);
     expect((await h.store.getTask(job.body.taskId))?.status).toBe("running");

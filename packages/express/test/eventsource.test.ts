@@ -1,8 +1,8 @@
 import { runInUserContext, type Taskflow } from "@taskwire/core";
 import { EventSource } from "eventsource";
 import express from "express";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { alice, blockingTask, makeHarness, newKey, quickTask, release, waitFor } from "./helpers";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { alice, blockingTask, makeHarness, newKey, quickTask, release } from "./helpers";
 
 interface Received {
   type: string;
@@ -52,12 +52,19 @@ describe("with the eventsource client", () => {
       h.taskflow.start(blockingTask, { key }),
     );
     const { es, received } = open(`/api/tasks/${taskId}/events`);
-    await waitFor(() => received.some((r) => r.type === "tick"), 5000, "tick 1");
+    await vi.waitFor(() => expect(received.map((r) => r.type)).toContain("tick"), {
+      timeout: 5000,
+      interval: 5,
+    });
 
     h.server?.closeAllConnections(); // the network drops
-    await waitFor(() => received.filter((r) => r.type === "ready").length === 2, 5000, "second ready");
+    const readies = () => received.filter((r) => r.type === "ready");
+    await vi.waitFor(() => expect(readies(), "second ready").toHaveLength(2), { timeout: 5000, interval: 5 });
     release(key);
-    await waitFor(() => es.readyState === es.CLOSED, 5000, "EventSource closed by the 204");
+    await vi.waitFor(() => expect(es.readyState, "EventSource closed by the 204").toBe(es.CLOSED), {
+      timeout: 5000,
+      interval: 5,
+    });
 
     expect(received.map((r) => [r.type, r.lastEventId])).toEqual([
       ["ready", "0"],
@@ -78,7 +85,10 @@ describe("with the eventsource client", () => {
     );
     await finished(h.taskflow, taskId);
     const { es, received } = open(`/api/tasks/${taskId}/events?lastEventId=1`);
-    await waitFor(() => es.readyState === es.CLOSED, 5000, "EventSource closed by the 204");
+    await vi.waitFor(() => expect(es.readyState, "EventSource closed by the 204").toBe(es.CLOSED), {
+      timeout: 5000,
+      interval: 5,
+    });
     expect(received.map((r) => [r.type, r.lastEventId])).toEqual([
       ["ready", "1"],
       ["tick", "2"],

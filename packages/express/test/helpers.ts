@@ -10,6 +10,7 @@ import {
 } from "@taskwire/core";
 import { createTaskwireApp, type TaskwireApp, type TaskwireAppOptions } from "@taskwire/express";
 import { pino } from "pino";
+import { expect, vi } from "vitest";
 import { z } from "zod";
 
 type OnFinished = (fn: () => Promise<void> | void) => void;
@@ -36,21 +37,17 @@ export function captureLogger() {
     find,
     /** Resolves with the first record of `event` (matching `match`) once logged. */
     waitFor: (event: string, match: Record<string, unknown> = {}, timeoutMs = 5000) =>
-      waitFor(() => find(event, match)[0], timeoutMs, `log ${event}`),
+      vi.waitFor(
+        () => {
+          const record = find(event, match)[0];
+          expect(record, `log ${event} ${JSON.stringify(match)}`).toBeDefined();
+          return record!;
+        },
+        { timeout: timeoutMs, interval: 5 },
+      ),
     /** The raw log text (to assert secrets never appear). */
     text: () => records.map((r) => JSON.stringify(r)).join("\n"),
   };
-}
-
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Test-controlled gates the blocking task waits on. */

@@ -4,7 +4,7 @@ import { installGracefulShutdown, Plugin } from "@taskwire/express";
 import { openSSE } from "@taskwire/testing";
 import request from "supertest";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { alice, blockingTask, makeHarness, newKey, waitFor } from "./helpers";
+import { alice, blockingTask, makeHarness, newKey } from "./helpers";
 
 class OrderPlugin extends Plugin {
   readonly name = "order";
@@ -120,7 +120,10 @@ describe("installGracefulShutdown", () => {
     process.emit("SIGUSR2", "SIGUSR2");
 
     expect(await sse.next()).toMatchObject({ event: "interrupted", data: { code: "server_shutting_down" } });
-    await waitFor(() => exit.mock.calls.length > 0, 5000, "exit");
+    await vi.waitFor(() => expect(exit.mock.calls.length, "exit").toBeGreaterThan(0), {
+      timeout: 5000,
+      interval: 5,
+    });
     expect(exit).toHaveBeenCalledWith(0);
     expect(server.listening).toBe(false);
     expect(process.listenerCount("SIGUSR2")).toBe(before);

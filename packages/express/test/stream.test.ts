@@ -2,7 +2,7 @@ import { getEventListeners } from "node:events";
 import { runInUserContext, type Taskflow } from "@taskwire/core";
 import { openSSE, type ParsedSSEResponse, parseSSEResponse, type SSEParseResult } from "@taskwire/testing";
 import request from "supertest";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   alice,
   blockingTask,
@@ -12,7 +12,6 @@ import {
   newKey,
   quickTask,
   release,
-  waitFor,
 } from "./helpers";
 
 const asAlice = <T>(fn: () => Promise<T>) => runInUserContext({ userId: "alice" }, fn);
@@ -220,8 +219,14 @@ describe("GET /tasks/:taskId/events", () => {
       await sse.waitForFrame((f) => f.event === "tick");
       sse.close();
     }
-    await waitFor(() => h.log.find("sse.client_disconnected").length === 5, 5000, "5 disconnects");
-    await waitFor(() => h.tw.bridge.stats().openStreams === 0, 5000, "streams closed");
+    await vi.waitFor(() => expect(h.log.find("sse.client_disconnected"), "5 disconnects").toHaveLength(5), {
+      timeout: 5000,
+      interval: 5,
+    });
+    await vi.waitFor(() => expect(h.tw.bridge.stats().openStreams, "streams closed").toBe(0), {
+      timeout: 5000,
+      interval: 5,
+    });
     expect(faulty.watchCount()).toBe(baseline);
     expect(getEventListeners(h.tw.bridge.shutdownSignal, "abort")).toHaveLength(0);
     expect(h.tw.bridge.stats().watchedTasks).toBe(0);

@@ -1,6 +1,6 @@
 import { postgresStore } from "@taskwire/postgres";
 import { describeStoreConformance } from "@taskwire/testing";
-import { describePg, setupPgEnv } from "./pg-env";
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
 
 // One schema for the whole file: every conformance test scopes its names and owners to itself.
 const env = await setupPgEnv("conformance");

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode, isTaskwireError } from "@taskwire/core";
 import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { postgresStore } from "@taskwire/postgres";
-import { expect, it, onTestFinished } from "vitest";
-import { describePg, setupPgEnv, until } from "./pg-env";
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
+import { expect, it, onTestFinished, vi } from "vitest";
 
 const env = await setupPgEnv("multinode");
 const T0 = 1_000_000_000_000;
@@ -97,7 +97,10 @@ describePg(env, "postgresStore across nodes", () => {
     const unwatch = b.watchEvents(lease.taskId, () => rings++);
     onTestFinished(unwatch);
     await a.appendEvent(lease, event(1));
-    await until(() => rings > 0, 1000, "the cross-node doorbell");
+    await vi.waitFor(() => expect(rings, "the cross-node doorbell").toBeGreaterThan(0), {
+      timeout: 1000,
+      interval: 5,
+    });
     expect(await b.readEvents(lease.taskId, 0, 10)).toEqual([event(1)]);
   });
 
@@ -109,10 +112,12 @@ describePg(env, "postgresStore across nodes", () => {
     onTestFinished(b.watchEvents(lease.taskId, () => rings++));
     await a.appendEvent(lease, event(1));
     await a.settleTask(lease, { status: "completed", result: encode(1), event: encode({ r: 1 }) }, T0 + 5);
-    await until(
-      async () => rings > 0 && (await b.readEvents(lease.taskId, 1, 10)).length === 1,
-      1000,
-      "ring",
+    await vi.waitFor(
+      async () => {
+        expect(rings, "a ring").toBeGreaterThan(0);
+        expect(await b.readEvents(lease.taskId, 1, 10)).toHaveLength(1);
+      },
+      { timeout: 1000, interval: 5 },
     );
     expect(await b.readEvents(lease.taskId, 1, 10)).toEqual([
       { seq: 2, name: "completed", data: encode({ r: 1 }), at: T0 + 5 },
@@ -126,7 +131,10 @@ describePg(env, "postgresStore across nodes", () => {
     const seen: string[] = [];
     onTestFinished(b.watchCancels((taskId) => seen.push(taskId)));
     expect((await a.requestCancel(lease.taskId, T0 + 1, encode(null))).outcome).toBe("requested");
-    await until(() => seen.includes(lease.taskId), 1000, "the cross-node cancel");
+    await vi.waitFor(() => expect(seen, "the cross-node cancel").toContain(lease.taskId), {
+      timeout: 1000,
+      interval: 5,
+    });
     // A repeated request is not a new cancel: no second ring.
     expect((await a.requestCancel(lease.taskId, T0 + 2, encode(null))).outcome).toBe("already_requested");
     expect((await b.renewLease(lease, T0 + 3, LEASE_MS)).cancelRequested).toBe(true);
@@ -151,12 +159,25 @@ describePg(env, "postgresStore across nodes", () => {
     // Kill every listener of this schema, then write while they are down: the NOTIFY is lost.
     await env.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [before]);
     await a.appendEvent(lease, event(1));
-    await until(() => rings > 0, 5000, "the after-reconnect ring");
-    await until(async () => (await listeners()).some((pid) => !before.includes(pid)), 5000, "a new listener");
+    await vi.waitFor(() => expect(rings, "the after-reconnect ring").toBeGreaterThan(0), {
+      timeout: 5000,
+      interval: 5,
+    });
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await listeners()).filter((pid) => !before.includes(pid)),
+          "a new listener",
+        ).not.toHaveLength(0),
+      { timeout: 5000, interval: 5 },
+    );
     // And live notifications flow again on the new connection.
     const after = rings;
     await a.appendEvent(lease, event(2));
-    await until(() => rings > after, 1000, "a ring on the new connection");
+    await vi.waitFor(() => expect(rings, "a ring on the new connection").toBeGreaterThan(after), {
+      timeout: 1000,
+      interval: 5,
+    });
   });
 
   it("a stale lease can never write after another node reclaimed the task", async () => {

@@ -3,10 +3,10 @@ import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { type PostgresStoreOptions, postgresStore } from "@taskwire/postgres";
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
 import pg from "pg";
 import { pino } from "pino";
-import { expect, it, onTestFinished } from "vitest";
-import { describePg, setupPgEnv, until } from "./pg-env";
+import { expect, it, onTestFinished, vi } from "vitest";
 import { startTcpProxy } from "./tcp-proxy";
 
 const env = await setupPgEnv("notify");
@@ -67,7 +67,16 @@ describePg(env, "postgresStore notifications after commit", () => {
             .map((s) => s.replaceAll("%2C", ",")),
         ),
       );
-    await until(() => [...ids].every((id) => heard().has(id)), 3000, "a doorbell for every task");
+    await vi.waitFor(
+      () => {
+        const rung = heard();
+        expect(
+          [...ids].filter((id) => !rung.has(id)),
+          "tasks without a doorbell",
+        ).toEqual([]);
+      },
+      { timeout: 3000, interval: 5 },
+    );
     expect(payloads.length).toBeGreaterThanOrEqual(3); // 300 × ~86 bytes needs at least 4 payloads…
     expect(payloads.length).toBeLessThan(150); // …and nothing like one per write
     for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
@@ -87,10 +96,12 @@ describePg(env, "postgresStore notifications after commit", () => {
       "already_requested",
     );
     const ids = (payloads: string[]) => payloads.map((p) => p.slice(p.indexOf("|") + 1));
-    await until(
-      () => ids(events).includes(settled.taskId) && ids(cancels).includes(cancelled.taskId),
-      2000,
-      "rings",
+    await vi.waitFor(
+      () => {
+        expect(ids(events), "event rings").toContain(settled.taskId);
+        expect(ids(cancels), "cancel rings").toContain(cancelled.taskId);
+      },
+      { timeout: 2000, interval: 5 },
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.join(",")).not.toContain(retried.taskId);
@@ -127,13 +138,19 @@ describePg(env, "postgresStore notifications after commit", () => {
     await als.run("writer", () => b.appendEvent(local, event(1)));
     await a.appendEvent(remote, event(1));
     await als.run("writer", () => b.requestCancel(local.taskId, T0, encode(null)));
-    await until(() => seen.length >= 2, 1000, "the in-process rings");
+    await vi.waitFor(() => expect(seen.length, "the in-process rings").toBeGreaterThanOrEqual(2), {
+      timeout: 1000,
+      interval: 5,
+    });
     expect(seen).toEqual(["watcher", `cancel:${local.taskId}`]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(remoteRings).toBe(0); // A's write reaches B only through NOTIFY, which is cut
 
     proxy.resume(); // the listener reconnects and rings every watcher
-    await until(() => remoteRings > 0, 8000, "the after-reconnect ring");
+    await vi.waitFor(() => expect(remoteRings, "the after-reconnect ring").toBeGreaterThan(0), {
+      timeout: 8000,
+      interval: 5,
+    });
   });
 
   it("rings its own watchers once per write (it skips its own NOTIFY) and another store's through NOTIFY", async () => {
@@ -148,7 +165,14 @@ describePg(env, "postgresStore notifications after commit", () => {
     onTestFinished(a.watchCancels((taskId) => ownCancels.push(taskId)));
     for (let seq = 1; seq <= 3; seq++) {
       await a.appendEvent(lease, event(seq));
-      await until(() => ownRings === seq && otherRings === seq, 2000, `the rings of event ${seq}`);
+      await vi.waitFor(
+        () =>
+          expect({ ownRings, otherRings }, `the rings of event ${seq}`).toEqual({
+            ownRings: seq,
+            otherRings: seq,
+          }),
+        { timeout: 2000, interval: 5 },
+      );
     }
     await a.requestCancel(lease.taskId, T0, encode(null));
     await new Promise((resolve) => setTimeout(resolve, 200)); // time for a duplicate to show up
@@ -156,7 +180,14 @@ describePg(env, "postgresStore notifications after commit", () => {
     expect(ownCancels).toEqual([lease.taskId]);
     // A hand-written NOTIFY carrying a bare task id (no origin tag) rings every store.
     await env.query("SELECT pg_notify($1, $2)", [`${env.schema}_events`, lease.taskId]);
-    await until(() => ownRings === 4 && otherRings === 4, 2000, "the rings of a hand-written NOTIFY");
+    await vi.waitFor(
+      () =>
+        expect({ ownRings, otherRings }, "the rings of a hand-written NOTIFY").toEqual({
+          ownRings: 4,
+          otherRings: 4,
+        }),
+      { timeout: 2000, interval: 5 },
+    );
   });
 
   it("logs migrations and listener failures and reconnects, never event payloads", async () => {
@@ -181,7 +212,14 @@ describePg(env, "postgresStore notifications after commit", () => {
         WHERE application_name = 'taskwire-listener' AND query LIKE $1`,
       [`%LISTEN "${schema}_events"%`],
     );
-    await until(() => lines.some((l) => l.event === "store.listener_reconnected"), 5000, "a reconnect");
+    await vi.waitFor(
+      () =>
+        expect(
+          lines.map((l) => l.event),
+          "a reconnect",
+        ).toContain("store.listener_reconnected"),
+      { timeout: 5000, interval: 5 },
+    );
     const failed = lines.find((l) => l.event === "store.listener_failed");
     expect(failed).toMatchObject({ schema, level: 40 });
     expect(lines.find((l) => l.event === "store.listener_reconnected")).toMatchObject({ schema, level: 30 });

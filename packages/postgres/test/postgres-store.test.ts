@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { encode, type Lease, type TaskStore } from "@taskwire/core/store";
 import { type PostgresStoreOptions, postgresStore } from "@taskwire/postgres";
+import { describePg, setupPgEnv } from "@taskwire/testing/pg";
 import pg from "pg";
-import { expect, it, onTestFinished } from "vitest";
-import { describePg, setupPgEnv, until } from "./pg-env";
+import { expect, it, onTestFinished, vi } from "vitest";
 import { startTcpProxy } from "./tcp-proxy";
 
 const env = await setupPgEnv("store");
@@ -119,7 +119,10 @@ describePg(env, "postgresStore", () => {
     await store.getTask("warm-up");
     expect(await listenerPids(schema)).toHaveLength(1);
     await store.close();
-    await until(async () => (await listenerPids(schema)).length === 0, 2000, "the listener to end");
+    await vi.waitFor(async () => expect(await listenerPids(schema), "the listener to end").toHaveLength(0), {
+      timeout: 2000,
+      interval: 5,
+    });
   });
 
   it("the fallback poll rings a watcher for an event that arrived without a NOTIFY", async () => {
@@ -127,7 +130,11 @@ describePg(env, "postgresStore", () => {
     const lease = await running(store);
     let rings = 0;
     onTestFinished(store.watchEvents(lease.taskId, () => rings++));
-    await until(() => rings > 0, 1000, "the first-sight ring"); // a spurious ring is harmless
+    // A spurious ring is harmless.
+    await vi.waitFor(() => expect(rings, "the first-sight ring").toBeGreaterThan(0), {
+      timeout: 1000,
+      interval: 5,
+    });
     const before = rings;
     // An out-of-band write (an operator's repair, say) that sends no notification.
     await env.query(
@@ -135,7 +142,10 @@ describePg(env, "postgresStore", () => {
        INSERT INTO ${env.schema}.events SELECT id, 1, 'progress', '{}', $2 FROM u`,
       [lease.taskId, T0],
     );
-    await until(() => rings > before, 1000, "the poll ring");
+    await vi.waitFor(() => expect(rings, "the poll ring").toBeGreaterThan(before), {
+      timeout: 1000,
+      interval: 5,
+    });
     expect(await store.readEvents(lease.taskId, 0, 10)).toEqual([
       { seq: 1, name: "progress", data: "{}", at: T0 },
     ]);
@@ -161,7 +171,13 @@ describePg(env, "postgresStore", () => {
     expect(cancels).toEqual([]);
 
     proxy.resume();
-    await until(() => rings > 0 && cancels.includes(cancelled.taskId), 8000, "the after-reconnect delivery");
+    await vi.waitFor(
+      () => {
+        expect(rings, "the after-reconnect ring").toBeGreaterThan(0);
+        expect(cancels, "the after-reconnect cancel").toContain(cancelled.taskId);
+      },
+      { timeout: 8000, interval: 5 },
+    );
     expect(await b.readEvents(watched.taskId, 0, 10)).toHaveLength(1);
   });
 
@@ -178,7 +194,10 @@ describePg(env, "postgresStore", () => {
     });
     await als.run("writer", () => a.appendEvent(lease, { seq: 1, name: "progress", data: "1", at: T0 }));
     await als.run("writer", () => a.requestCancel(lease.taskId, T0, "null"));
-    await until(() => seen.length >= 2, 2000, "both callbacks");
+    await vi.waitFor(() => expect(seen.length, "both callbacks").toBeGreaterThanOrEqual(2), {
+      timeout: 2000,
+      interval: 5,
+    });
     expect(seen.every((s) => s === "watcher")).toBe(true);
   });
 });

@@ -40,15 +40,6 @@ export function newTask(overrides: Partial<NewTask> = {}): NewTask {
   };
 }
 
-/** Polls `check` until it returns true; fails after `timeoutMs` (never a fixed sleep). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** Runs `test/fixtures/<name>.ts` in a child Node process (from source) and returns its stdout. */
 export function runFixture(name: string, args: string[]): Promise<string> {
   const script = join(REPO_ROOT, "packages/sqlite/test/fixtures", `${name}.ts`);

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Lease } from "@taskwire/core/store";
-import { describe, expect, it } from "vitest";
-import { newTask, openStore, until } from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import { newTask, openStore } from "./helpers";
 
 const running = { claimFor: { workerId: "w", leaseMs: 60_000 } };
 
@@ -23,7 +23,7 @@ describe("in-process doorbells", () => {
       expect(seen).toEqual([]);
       await Promise.all([append, cancel, read]);
     });
-    await until(() => seen.length === 2, 2_000, "both rings");
+    await vi.waitFor(() => expect(seen, "both rings").toHaveLength(2), { timeout: 2_000, interval: 5 });
     expect(seen.sort()).toEqual(["cancel true in watcher", "event in watcher"]);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Lease } from "@taskwire/core/store";
-import { describe, expect, it } from "vitest";
-import { newTask, openStore, runFixture, tempDir, until } from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import { newTask, openStore, runFixture, tempDir } from "./helpers";
 
 const running = { claimFor: { workerId: "worker-a", leaseMs: 60_000 } };
 
@@ -51,11 +51,17 @@ describe("two stores (two connections) on one file", () => {
     const unwatch = b.watchEvents(lease.taskId, () => rings++);
     try {
       await a.appendEvent(lease, { seq: 1, name: "progress", data: "{}", at: 1 });
-      await until(() => rings > 0, 2_000, "a ring on B after appendEvent on A");
+      await vi.waitFor(() => expect(rings, "a ring on B after appendEvent on A").toBeGreaterThan(0), {
+        timeout: 2_000,
+        interval: 5,
+      });
       expect(await b.readEvents(lease.taskId, 0, 10)).toHaveLength(1);
       const before = rings;
       await a.settleTask(lease, { status: "completed", result: "1", event: "{}" }, 2);
-      await until(() => rings > before, 2_000, "a ring on B after settleTask on A");
+      await vi.waitFor(() => expect(rings, "a ring on B after settleTask on A").toBeGreaterThan(before), {
+        timeout: 2_000,
+        interval: 5,
+      });
       expect((await b.readEvents(lease.taskId, 1, 10)).map((e) => e.name)).toEqual(["completed"]);
     } finally {
       unwatch();
@@ -73,7 +79,10 @@ describe("two stores (two connections) on one file", () => {
     const unwatch = b.watchCancels((id) => calls.push(id));
     try {
       await a.requestCancel(taskId, 2, "{}");
-      await until(() => calls.length > 0, 2_000, "onCancel on B");
+      await vi.waitFor(() => expect(calls.length, "onCancel on B").toBeGreaterThan(0), {
+        timeout: 2_000,
+        interval: 5,
+      });
       // Later commits on A (a second request, another task's events) must not report it again.
       await a.requestCancel(taskId, 3, "{}");
       const other = (await a.createTask(newTask(running))) as { lease: Lease };
@@ -81,7 +90,10 @@ describe("two stores (two connections) on one file", () => {
       let ringsAfter = 0;
       const sentinel = b.watchEvents(other.lease.taskId, () => ringsAfter++);
       await a.appendEvent(other.lease, { seq: 2, name: "progress", data: "{}", at: 5 });
-      await until(() => ringsAfter > 0, 2_000, "B noticing A's later commits");
+      await vi.waitFor(() => expect(ringsAfter, "B noticing A's later commits").toBeGreaterThan(0), {
+        timeout: 2_000,
+        interval: 5,
+      });
       sentinel();
       expect(calls).toEqual([taskId]);
     } finally {

@@ -10,6 +10,8 @@ export interface OpenSSEOptions {
   body?: string;
   /** Default deadline of `next()` and `waitFor…()`. @default 5000 */
   timeoutMs?: number;
+  /** Called with each frame as it is parsed (to timestamp arrivals, say). */
+  onFrame?: (frame: SSEFrame) => void;
 }
 
 /** A live SSE connection read with eventsource-parser. */
@@ -51,7 +53,10 @@ export async function openSSE(url: string, options: OpenSSEOptions = {}): Promis
       wake = resolve;
     });
   };
-  const collector = new SSECollector(() => notify());
+  const collector = new SSECollector((frame) => {
+    options.onFrame?.(frame);
+    notify();
+  });
   const response = await fetch(url, {
     method: options.method ?? "GET",
     headers: { Accept: "text/event-stream", ...options.headers },
@@ -78,6 +83,7 @@ export async function openSSE(url: string, options: OpenSSEOptions = {}): Promis
     }
   })();
 
+  // Event-driven, not polled: re-checks only when the collector or the stream end wakes `changed`.
   const until = async <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe } from "vitest";
 
-/** The server every PostgreSQL test talks to. */
+/** The server PostgreSQL tests talk to: `TASKWIRE_PG_URL`, or a local trust-auth server. */
 export const PG_URL = process.env.TASKWIRE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** One test file's PostgreSQL environment. */
@@ -22,16 +22,22 @@ export interface PgEnv {
 }
 
 /**
- * Probes the server and registers this file's schema lifecycle. Unreachable server: throws when `CI` is
- * set (the file fails), otherwise warns loudly and marks the env unavailable so {@link describePg} skips.
- * Call it with top-level await: `const env = await setupPgEnv("claims")`.
+ * Probes the server and registers this file's schema lifecycle (`beforeAll` creates it, `afterAll` drops
+ * it and every `freshSchema`). An unreachable server throws when `CI` is set (the file fails: PostgreSQL
+ * tests must not be skipped there); otherwise it warns loudly and marks the env unavailable, so
+ * {@link describePg} skips. Call it with top-level await.
+ * @example
+ * const env = await setupPgEnv("claims");
+ * describePg(env, "claims", () => {
+ *   it("…", async () => { const store = postgresStore({ connectionString: env.url, schema: env.schema }); });
+ * });
  */
 export async function setupPgEnv(label: string): Promise<PgEnv> {
   const reason = await probe();
   if (reason !== undefined) {
     const message = `PostgreSQL is not reachable at ${PG_URL} (${reason})`;
     if (process.env.CI) throw new Error(`${message}; CI is set, so PostgreSQL tests must not be skipped.`);
-    console.warn(`\n[taskwire/postgres] SKIPPING "${label}" tests: ${message}. Set TASKWIRE_PG_URL.\n`);
+    process.stderr.write(`\n[taskwire] SKIPPING "${label}" tests: ${message}. Set TASKWIRE_PG_URL.\n\n`);
   }
   const available = reason === undefined;
   const schemas: string[] = [];
@@ -59,24 +65,10 @@ export async function setupPgEnv(label: string): Promise<PgEnv> {
   return { available, url: PG_URL, schema, freshSchema, query };
 }
 
-/** `describe` when PostgreSQL is available, `describe.skip` otherwise. */
+/** `describe` when PostgreSQL is available, `describe.skip` (named as such) otherwise. */
 export function describePg(env: PgEnv, name: string, body: () => void): void {
   if (env.available) describe(name, body);
   else describe.skip(`${name} (PostgreSQL unavailable)`, body);
-}
-
-/** Polls `check` until it returns true, failing after `timeoutMs` (a deadline, never a fixed sleep). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function probe(): Promise<string | undefined> {
