@@ -9,11 +9,11 @@ import {
 } from "../src/index";
 import { collect, deferred, makeTaskflow, waitFor } from "./helpers";
 
-const gates = new Map<string, ReturnType<typeof deferred>>();
+const gates = new Map<string, ReturnType<typeof deferred<void>>>();
 const gate = (key: string) => {
   let d = gates.get(key);
   if (!d) {
-    d = deferred();
+    d = deferred<void>();
     gates.set(key, d);
   }
   return d;

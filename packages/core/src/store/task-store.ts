@@ -137,8 +137,8 @@ export interface NewTask {
   /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
   claimFor?: { workerId: string; leaseMs: number };
   /**
-   * Refuse the insert (result `limited`) when the owner already has this many `queued`, `running` or
-   * `retrying` tasks. Checked after the idempotency key (a live key attaches even at the limit) and
+   * Refuse the insert (result `limited`) when the owner already has this many active tasks
+   * (`ACTIVE_STATUSES`: `queued`, `running`, `retrying`, `waiting`). Checked after the idempotency key (a live key attaches even at the limit) and
    * atomically with the insert, so concurrent creates that all pass it never exceed it.
    */
   maxActivePerOwner?: number;
