@@ -10,9 +10,8 @@ import {
 } from "../errors/taskwire-error";
 import { childEventData } from "../store/child-event";
 import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
-import type { AnyTaskDefinition } from "../task/define-task";
+import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
 import { parseWith } from "../task/validate";
-import type { TaskRegistry } from "./registry";
 import type { Suspension } from "./suspension";
 import { newTaskId } from "./task-id";
 import type { TaskLike } from "./task-ref";
@@ -24,7 +23,6 @@ export interface FlowHost {
   readonly lease: Lease;
   readonly clock: Clock;
   readonly definition: AnyTaskDefinition;
-  readonly registry: TaskRegistry;
   readonly suspension: Suspension;
   /**
    * Takes the next checkpoint position for `name` (keyed `name#occurrence`) and returns the recorded
@@ -64,7 +62,8 @@ export async function spawn(
   options: SpawnOptions = {},
 ): Promise<ChildHandle> {
   host.throwIfStopped();
-  const { definition } = host.registry.resolve(task);
+  // The ref (or definition) carries the child's schema: this node need not run the child's task itself.
+  const definition = isTaskDefinition(task) ? task : task.definition;
   const { position, key, recorded } = host.checkpoint(`spawn:${options.key ?? definition.name}`);
   if (recorded !== undefined) return handle(host, decode<string>(recorded), key);
   const parsed = parseWith(definition.input, input, `input of child task "${definition.name}"`);

@@ -18,7 +18,6 @@ import type { AnyTaskDefinition, TypedTaskContext } from "../task/define-task";
 import { DEFAULT_STEP_RETRY, resolveRetryPolicy, retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
 import { type FlowHost, type SpawnOptions, sleepUntil, spawn, waitForSignal } from "./flows";
-import type { TaskRegistry } from "./registry";
 import { Suspension } from "./suspension";
 import type { TaskLike } from "./task-ref";
 
@@ -49,8 +48,6 @@ export interface RunContextDeps {
   clock: Clock;
   /** Called when a fenced write shows the lease is gone: the run must stop at once. */
   onLeaseLost: (error: unknown) => void;
-  /** Resolves child task refs for `ctx.spawn`. */
-  registry: TaskRegistry;
 }
 
 /**
@@ -109,7 +106,6 @@ export class RunContext implements StepScope {
       lease: deps.lease,
       clock: deps.clock,
       definition: deps.definition,
-      registry: deps.registry,
       suspension: this.suspension,
       checkpoint: (name) => this.#checkpoint(name),
       record: (position, key, output) => this.#record(position, key, output),

@@ -151,7 +151,6 @@ class TaskRun {
       onLeaseLost: (error) => {
         if (isTaskwireError(error, "STORE_CONFLICT")) this.stop("lease_lost", error);
       },
-      registry: this.#deps.registry,
     });
     try {
       const input = decode(task.input);
