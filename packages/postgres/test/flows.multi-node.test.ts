@@ -100,7 +100,7 @@ describePg(env, "flows across three PostgreSQL nodes", () => {
     const b = await node((tf) => {
       tf.task(childOn("B"));
     });
-    const c = await node((tf) => {
+    await node((tf) => {
       tf.task(childOn("C"));
     });
     // C's API side (what serves HTTP there): knows the parent's schema to validate signals, runs nothing.
