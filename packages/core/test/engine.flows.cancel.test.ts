@@ -4,22 +4,23 @@ import { type ChildEventData, defineTask, NonRetriableError, type TaskEvent } fr
 import { collect, makeTaskflow, waitFor } from "./helpers";
 
 /** Runs until cancelled (it honours ctx.signal), spawning `depth` levels of the same below it. */
-const worker: ReturnType<typeof defineTask<z.ZodObject<{ depth: z.ZodNumber }>, z.ZodObject<{}>>> = defineTask({
-  name: "flows.worker",
-  input: z.object({ depth: z.number() }),
-  result: z.object({}),
-  async run(input, ctx) {
-    if (input.depth > 0) {
-      const h = await ctx.spawn(worker, { depth: input.depth - 1 });
-      await h.result();
+const worker: ReturnType<typeof defineTask<z.ZodObject<{ depth: z.ZodNumber }>, z.ZodObject<{}>>> =
+  defineTask({
+    name: "flows.worker",
+    input: z.object({ depth: z.number() }),
+    result: z.object({}),
+    async run(input, ctx) {
+      if (input.depth > 0) {
+        const h = await ctx.spawn(worker, { depth: input.depth - 1 });
+        await h.result();
+        return {};
+      }
+      await new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+      });
       return {};
-    }
-    await new Promise((_resolve, reject) => {
-      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
-    });
-    return {};
-  },
-});
+    },
+  });
 
 const fanout = defineTask({
   name: "flows.fanout",
@@ -32,7 +33,8 @@ const fanout = defineTask({
   },
 });
 
-const bridge = (events: TaskEvent[]) => events.filter((e) => e.name === "child").map((e) => e.data as ChildEventData);
+const bridge = (events: TaskEvent[]) =>
+  events.filter((e) => e.name === "child").map((e) => e.data as ChildEventData);
 
 describe("cancelling a parent", () => {
   it("cancels every active child and grandchild, then settles cancelled after the last of them", async () => {
@@ -40,7 +42,11 @@ describe("cancelling a parent", () => {
     taskflow.task(worker);
     const { taskId } = await taskflow.start(taskflow.task(fanout), { n: 3 });
     // 3 children (waiting on their own child) and 3 grandchildren running.
-    await waitFor(async () => (await taskflow.list({ status: "running" })).length === 3, 5000, "grandchildren running");
+    await waitFor(
+      async () => (await taskflow.list({ status: "running" })).length === 3,
+      5000,
+      "grandchildren running",
+    );
     const result = await taskflow.cancel(taskId);
     expect(result.outcome).toBe("requested");
     const events = await collect(taskflow, taskId);
@@ -61,7 +67,11 @@ describe("cancelling a parent", () => {
     taskflow.task(worker);
     const ref = taskflow.task(fanout);
     const { taskId } = await taskflow.start(ref, { n: 1 });
-    await waitFor(async () => (await taskflow.list({ status: "running" })).length === 1, 5000, "grandchild running");
+    await waitFor(
+      async () => (await taskflow.list({ status: "running" })).length === 1,
+      5000,
+      "grandchild running",
+    );
     const first = await taskflow.cancel(taskId);
     const second = await taskflow.cancel(taskId);
     expect([first.outcome, second.outcome]).toEqual(["requested", "already_requested"]);
@@ -86,7 +96,11 @@ describe("cancelling a parent", () => {
     const { taskId } = await taskflow.start(taskflow.task(leaver), {});
     expect((await collect(taskflow, taskId)).at(-1)?.name).toBe("failed");
     const [orphan] = await taskflow.list({ parentId: taskId });
-    await waitFor(async () => (await taskflow.get(orphan!.taskId)).status === "running", 5000, "child running");
+    await waitFor(
+      async () => (await taskflow.get(orphan!.taskId)).status === "running",
+      5000,
+      "child running",
+    );
     expect((await taskflow.cancel(taskId)).outcome).toBe("already_finished");
     expect((await collect(taskflow, orphan!.taskId)).at(-1)?.name).toBe("cancelled");
   });

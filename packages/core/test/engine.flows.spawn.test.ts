@@ -69,7 +69,8 @@ describe("ctx.spawn and handle.result()", () => {
     await waitFor(async () => (await taskflow.get(taskId)).status === "waiting", 5000, "parent waiting");
     const children = await taskflow.list({ parentId: taskId });
     expect(children).toHaveLength(3);
-    for (const c of children) expect(c).toMatchObject({ owner: "alice", parentId: taskId, task: "flows.child" });
+    for (const c of children)
+      expect(c).toMatchObject({ owner: "alice", parentId: taskId, task: "flows.child" });
     gate("fan").resolve();
     const events = await collect(taskflow, taskId);
     expect(events.at(-1)).toMatchObject({ name: "completed", data: { result: { sum: 12 } } });

@@ -74,7 +74,10 @@ describe("signals", () => {
       ).toMatchObject({ index: 1, duplicate: true });
       await taskflow.signal(taskId, "approve", { approved: true });
       const events = await collect(taskflow, taskId);
-      expect(events.at(-1)).toMatchObject({ name: "completed", data: { result: { answers: [true, false, true] } } });
+      expect(events.at(-1)).toMatchObject({
+        name: "completed",
+        data: { result: { answers: [true, false, true] } },
+      });
     });
   });
 

@@ -50,7 +50,7 @@ describe("two stores (two connections) on one file", () => {
     let rings = 0;
     const unwatch = b.watchEvents(lease.taskId, () => rings++);
     try {
-      await a.appendEvent(lease, { seq: 1, name: "progress", data: "{}", at: 1 });
+      await a.appendEvent(lease, { position: 0, name: "progress", data: "{}", at: 1 });
       await until(() => rings > 0, 2_000, "a ring on B after appendEvent on A");
       expect(await b.readEvents(lease.taskId, 0, 10)).toHaveLength(1);
       const before = rings;
@@ -77,10 +77,10 @@ describe("two stores (two connections) on one file", () => {
       // Later commits on A (a second request, another task's events) must not report it again.
       await a.requestCancel(taskId, 3, "{}");
       const other = (await a.createTask(newTask(running))) as { lease: Lease };
-      await a.appendEvent(other.lease, { seq: 1, name: "progress", data: "{}", at: 4 });
+      await a.appendEvent(other.lease, { position: 0, name: "progress", data: "{}", at: 4 });
       let ringsAfter = 0;
       const sentinel = b.watchEvents(other.lease.taskId, () => ringsAfter++);
-      await a.appendEvent(other.lease, { seq: 2, name: "progress", data: "{}", at: 5 });
+      await a.appendEvent(other.lease, { position: 1, name: "progress", data: "{}", at: 5 });
       await until(() => ringsAfter > 0, 2_000, "B noticing A's later commits");
       sentinel();
       expect(calls).toEqual([taskId]);

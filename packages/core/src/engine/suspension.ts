@@ -72,7 +72,7 @@ export class Suspension {
     setImmediate(() => {
       resolve({
         runAt: this.#runAt,
-        wakeOn: { children: [...this.#children], signals: [...this.#signals.values()] },
+        wakeOn: { children: [...this.#children], signals: [...this.#signals.values()], cancel: true },
       });
     });
   }

@@ -223,7 +223,7 @@ class MemoryStore implements TaskStore {
         task.status = "waiting";
         task.runAt = settlement.runAt;
         // A wake-up that raced the settlement (a child settled, a signal came) is not lost.
-        if (this.#wakeDue(task.id, settlement.wakeOn)) this.#wake(task, now);
+        if (this.#wakeDue(task, settlement.wakeOn)) this.#wake(task, now);
         break;
     }
   }
@@ -355,12 +355,13 @@ class MemoryStore implements TaskStore {
     this.#bells.ringWork();
   }
 
-  #wakeDue(taskId: string, wakeOn: WakeOn): boolean {
+  #wakeDue(task: TaskRecord, wakeOn: WakeOn): boolean {
+    if (wakeOn.cancel && task.cancelRequestedAt !== null) return true;
     for (const id of wakeOn.children ?? []) {
       const child = this.#tasks.get(id);
       if (child && isTerminalStatus(child.status)) return true;
     }
-    const signals = this.#signals.get(taskId) ?? [];
+    const signals = this.#signals.get(task.id) ?? [];
     return (wakeOn.signals ?? []).some((w) => signals.some((s) => s.name === w.name && s.index === w.index));
   }
 

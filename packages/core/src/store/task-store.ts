@@ -236,6 +236,11 @@ export interface WakeOn {
   children?: readonly string[];
   /** Signals: woken once the task has more than `index` signals named `name`. */
   signals?: ReadonlyArray<{ name: string; index: number }>;
+  /**
+   * Woken when the task has a cancel request (a body's wait is; a cancelled task waiting for its children
+   * to settle is not). Covers a cancel recorded on another node while the run was parking.
+   */
+  cancel?: boolean;
 }
 
 /** What {@link TaskStore.spawnChild} writes, atomically, under the parent's lease. */
@@ -377,7 +382,7 @@ export interface TaskStore {
    * the same atomic write and ring watchers. `retrying` stores the error, bumps `attempt` and sets `runAt`;
    * `queued` hands the task back at `runAt` (shutdown), attempt unchanged. `waiting` parks the task
    * without a lease until `runAt` — unless a `wakeOn` condition already holds when the write takes the
-   * task (a child terminal, a signal there), in which case it becomes `queued` at `now`: a wake-up that
+   * task (a child terminal, a signal there, a cancel request with `wakeOn.cancel`), in which case it becomes `queued` at `now`: a wake-up that
    * raced the settlement is never lost. A terminal settlement of a child task also, in the same atomic
    * write, appends a `child` event with the child's status to the parent's WAL and wakes the parent if
    * it is `waiting` (`queued` at `now`). Rejects with

@@ -49,6 +49,26 @@ export function waitConformance(suite: Suite): void {
       expect((await kit.get(lease.taskId)).status).toBe("waiting");
     });
 
+    it("wakeOn.cancel: with a cancel request already recorded, the task becomes queued at now instead", async () => {
+      const kit = await openKit(suite);
+      const { lease } = await kit.running();
+      // Recorded while the run was parking (e.g. on another node): the wait must not swallow it.
+      expect((await kit.store.requestCancel(lease.taskId, T0 + 5, encode({ reason: "r" }))).outcome).toBe(
+        "requested",
+      );
+      const parked = await park(kit, lease, { cancel: true }, NEVER_DUE, T0 + 20);
+      expect(parked).toMatchObject({ status: "queued", runAt: T0 + 20, cancelRequestedAt: T0 + 5 });
+    });
+
+    it("without wakeOn.cancel, a cancel request does not wake the task (it waits for its children)", async () => {
+      const kit = await openKit(suite);
+      const { lease } = await kit.running();
+      const child = await spawn(kit, lease, 0);
+      await kit.store.requestCancel(lease.taskId, T0 + 5, encode({ reason: "r" }));
+      const parked = await park(kit, lease, { children: [child.id] }, NEVER_DUE, T0 + 20);
+      expect(parked).toMatchObject({ status: "waiting", runAt: NEVER_DUE });
+    });
+
     it("wakeOn.children: when a listed child is already terminal, the task becomes queued at now instead", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
