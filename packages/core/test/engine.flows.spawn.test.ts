@@ -178,3 +178,35 @@ describe("ctx.spawn and handle.result()", () => {
     expect((await taskflow.get(taskId)).parentId).toBeUndefined();
   });
 });
+
+describe("ChildTaskError", () => {
+  it("does not carry a child's internal error message into the parent's (unmasked) error", async () => {
+    const leaky = defineTask({
+      name: "flows.leaky",
+      input: z.object({}),
+      result: z.object({}),
+      retry: { maxAttempts: 1 },
+      run: () => {
+        throw new Error("connect ECONNREFUSED 10.0.0.7:5432");
+      },
+    });
+    const waiter = defineTask({
+      name: "flows.waiter",
+      input: z.object({}),
+      result: z.object({}),
+      retry: { maxAttempts: 1 },
+      async run(_input, ctx) {
+        await (await ctx.spawn(leaky, {})).result();
+        return {};
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished);
+    taskflow.task(leaky);
+    const { taskId } = await taskflow.start(taskflow.task(waiter), {});
+    const last = (await collect(taskflow, taskId)).at(-1);
+    expect(last).toMatchObject({ name: "failed", data: { error: { code: "CHILD_FAILED" } } });
+    expect(JSON.stringify(last)).not.toContain("ECONNREFUSED");
+    const snapshot = await taskflow.get(taskId);
+    expect(JSON.stringify(snapshot.error)).not.toContain("ECONNREFUSED");
+  });
+});

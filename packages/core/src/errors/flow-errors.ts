@@ -8,8 +8,14 @@ export class ChildTaskError extends TaskwireError {
   /** The failed child's id. */
   readonly childId: string;
   constructor(childId: string, error: SerializedError, cause?: unknown) {
-    super(ErrorCode.CHILD_FAILED, `Child task ${childId} failed: ${error.message}`, {
-      details: { taskId: childId, error: { code: error.code, message: error.message } },
+    // A child's internal message (not written for users) must not surface through its parent's message,
+    // which is not internal: production masks only errors marked so.
+    const shown = error.internal ? `${error.code}` : error.message;
+    const childError = error.internal
+      ? { code: error.code, message: "Internal error", internal: true }
+      : { code: error.code, message: error.message };
+    super(ErrorCode.CHILD_FAILED, `Child task ${childId} failed: ${shown}`, {
+      details: { taskId: childId, error: childError },
       cause,
     });
     this.name = "ChildTaskError";
