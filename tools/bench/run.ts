@@ -3,7 +3,7 @@
  * durability (WAL, synchronous = NORMAL):
  *
  *   npm run bench:sqlite [-- --json] [--tasks 5000] [--steps 2000] [--commits 20000] [--repeats 3]
- *                 [--concurrency 16] [--starters 64] [--batch 100]
+ *                 [--concurrency 16] [--starters 64] [--batch 100] [--children 100] [--spawns 100]
  *
  * Warms up, runs every measurement `--repeats` times (interleaved, each on a fresh file) and reports the
  * medians. See tools/README.md for what each line means.
@@ -13,6 +13,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { fanOutThroughput, spawnResultLatency } from "./flows";
 import { rawCommits, rawFloor, SHIPPED_PRAGMAS } from "./raw-sqlite";
 import { median } from "./stats";
 import { taskwireStepLatency, taskwireThroughput } from "./taskwire";
@@ -27,6 +28,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "16" },
     starters: { type: "string", default: "64" },
     batch: { type: "string", default: "100" },
+    children: { type: "string", default: "100" },
+    spawns: { type: "string", default: "100" },
   },
 });
 const config = {
@@ -37,6 +40,8 @@ const config = {
   concurrency: Number(args.concurrency),
   starters: Number(args.starters),
   batch: Number(args.batch),
+  children: Number(args.children),
+  spawns: Number(args.spawns),
 };
 /** Taskwire throughput must reach this share of the 3-commits-per-task floor. */
 const THROUGHPUT_TARGET = 0.75;
@@ -53,6 +58,9 @@ interface Sample {
   stepP50Ms: number;
   stepP99Ms: number;
   stepsPerSec: number;
+  fanOutChildrenPerSec: number;
+  spawnP50Ms: number;
+  spawnP99Ms: number;
 }
 
 async function measure(scale: number): Promise<Sample> {
@@ -68,6 +76,8 @@ async function measure(scale: number): Promise<Sample> {
       starters: config.starters,
     });
     const steps = await taskwireStepLatency(dir, n(config.steps));
+    const fanOutChildrenPerSec = await fanOutThroughput(dir, n(config.children));
+    const spawns = await spawnResultLatency(dir, n(config.spawns));
     return {
       commitsPerSec: commits.commitsPerSec,
       commitP50Ms: commits.p50Ms,
@@ -78,6 +88,9 @@ async function measure(scale: number): Promise<Sample> {
       stepP50Ms: steps.p50Ms,
       stepP99Ms: steps.p99Ms,
       stepsPerSec: steps.stepsPerSec,
+      fanOutChildrenPerSec,
+      spawnP50Ms: spawns.p50Ms,
+      spawnP99Ms: spawns.p99Ms,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -121,6 +134,8 @@ if (args.json) {
     floorVsRawCommits: (med.floorTasksPerSec * 3) / med.commitsPerSec,
     batchedVsFloor: med.batchedTasksPerSec / med.floorTasksPerSec,
     stepP50VsCommitP50: med.stepP50Ms / med.commitP50Ms,
+    fanOutChildrenVsFloorTasks: med.fanOutChildrenPerSec / med.floorTasksPerSec,
+    spawnP50VsCommitP50: med.spawnP50Ms / med.commitP50Ms,
   };
   const targets = {
     throughputVsFloor: { target: THROUGHPUT_TARGET, met: throughputRatio >= THROUGHPUT_TARGET },
@@ -158,6 +173,16 @@ if (args.json) {
       "raw SQLite: single commit latency p50 / p99",
       `${ms(med.commitP50Ms)} / ${ms(med.commitP99Ms)} ms`,
       `step p50 = ${(med.stepP50Ms / med.commitP50Ms).toFixed(1)} x commit p50`,
+    ],
+    [
+      `Taskwire: ${config.children}-child fan-out + join (3-step children)`,
+      `${int(med.fanOutChildrenPerSec)} children/s`,
+      `${(med.fanOutChildrenPerSec / med.floorTasksPerSec).toFixed(2)} x floor tasks/s`,
+    ],
+    [
+      `Taskwire: spawn + result of one child, p50 / p99 (${config.spawns} in a row)`,
+      `${ms(med.spawnP50Ms)} / ${ms(med.spawnP99Ms)} ms`,
+      `p50 = ${(med.spawnP50Ms / med.commitP50Ms).toFixed(1)} x commit p50`,
     ],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));

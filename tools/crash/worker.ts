@@ -73,9 +73,10 @@ function instrument(inner: TaskStore): TaskStore {
       }
       if (prop === "appendEvent") {
         const appendEvent: TaskStore["appendEvent"] = async (lease, record) => {
-          point(`event-append:${record.seq}`);
-          await target.appendEvent(lease, record);
-          point(`event-committed:${record.seq}`);
+          point(`event-append:${record.position + 1}`);
+          const seq = await target.appendEvent(lease, record);
+          point(`event-committed:${record.position + 1}`);
+          return seq;
         };
         return appendEvent;
       }

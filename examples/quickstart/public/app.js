@@ -1,11 +1,20 @@
 // The quickstart page: no build step. It starts a report through the reports plugin (a POST that streams
 // Server-Sent Events, parsed with eventsource-parser), and re-attaches with a browser EventSource, which
-// resumes with Last-Event-ID after a dropped connection or a server restart.
-import { createParser } from "/vendor/eventsource-parser.js";
+// resumes with Last-Event-ID after a dropped connection or a server restart. The batch (a flow of child
+// reports) lives in batch.js.
+import { clearBatch, restoreBatch } from "./batch.js";
+import {
+  $,
+  describeError,
+  postJson,
+  readEventStream,
+  sha256Hex,
+  showMessage,
+  TERMINAL,
+  watchTask,
+} from "./common.js";
 
-const $ = (id) => document.getElementById(id);
 const STORAGE_KEY = "taskwire.quickstart.task";
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 /** State of the task on screen. */
 let run = null;
@@ -33,11 +42,6 @@ function setConnection(text) {
 function setBar(fraction) {
   $("bar-fill").style.width = `${Math.round(fraction * 100)}%`;
   $("bar").setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
-}
-function showMessage(text, ok = false) {
-  $("message").textContent = text;
-  $("message").className = ok ? "ok" : "";
-  $("message").hidden = !text;
 }
 function log(text, className = "") {
   const li = document.createElement("li");
@@ -107,57 +111,26 @@ async function onFrame(name, id, data) {
   }
 }
 
-async function sha256Hex(text) {
-  const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Starts a report: a POST whose response is the task's SSE stream. */
 async function startReport(input) {
   showMessage("");
   resetRun(null);
-  let response;
-  try {
-    response = await fetch("/api/reports/generate", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify(input),
-    });
-  } catch {
-    showMessage("Could not reach the server.");
-    return;
-  }
-  if (!response.ok) {
+  const response = await postJson("/api/reports/generate", input, { accept: "text/event-stream" });
+  if (!response?.ok) {
     $("run").hidden = true;
-    showMessage(await describeError(response));
+    if (response) showMessage(await describeError(response));
     return;
   }
-  const parser = createParser({
-    onEvent: (e) => void onFrame(e.event ?? "message", e.id, JSON.parse(e.data)),
-  });
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(value);
-    }
-  } catch {
-    // The connection dropped (server restart, network): fall through to re-attach.
-  }
+  await readEventStream(response, onFrame);
   if (!run.finished && run.taskId) attach(run.taskId);
 }
 
 /** Watches a task with EventSource, which reconnects by itself and sends Last-Event-ID. */
 function attach(taskId) {
   run.source?.close();
-  const url = `/api/tasks/${encodeURIComponent(taskId)}/events?lastEventId=${run.lastSeq}`;
-  const source = new EventSource(url);
+  const source = watchTask(taskId, run.lastSeq, ["progress"], onFrame);
   run.source = source;
   setConnection("connecting…");
-  for (const name of ["ready", "progress", "completed", "failed", "cancelled", "interrupted"]) {
-    source.addEventListener(name, (e) => void onFrame(name, e.lastEventId, JSON.parse(e.data)));
-  }
   source.onerror = () => {
     if (run.finished) return source.close();
     setConnection("reconnecting…");
@@ -167,23 +140,13 @@ function attach(taskId) {
   };
 }
 
-async function describeError(response) {
-  try {
-    const body = await response.json();
-    const issues = body.error?.details?.issues ?? [];
-    const lines = issues.map((i) => `• ${i.path || "(input)"}: ${i.message}`);
-    return [body.error?.message ?? `HTTP ${response.status}`, ...lines].join("\n");
-  } catch {
-    return `HTTP ${response.status}`;
-  }
-}
-
 async function refreshSession() {
   const { user } = await (await fetch("/api/session")).json();
   $("sign-in").hidden = Boolean(user);
   $("signed-in").hidden = !user;
   $("who").textContent = user?.userId ?? "";
   $("start-button").disabled = !user;
+  $("batch-start").disabled = !user;
   return user;
 }
 
@@ -204,6 +167,7 @@ $("sign-out").addEventListener("click", async () => {
   run?.source?.close();
   localStorage.removeItem(STORAGE_KEY);
   $("run").hidden = true;
+  clearBatch();
   await refreshSession();
 });
 
@@ -233,3 +197,4 @@ if (user && saved) {
   resetRun(saved);
   attach(saved);
 }
+if (user) restoreBatch();

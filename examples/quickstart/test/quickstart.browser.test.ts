@@ -1,21 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type StartedServer } from "@taskwire/testing/process";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium, signedInPage as openSignedIn } from "./browser-harness";
 import { startQuickstart } from "./quickstart-server";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI)
-  throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist`);
-if (!available)
-  console.warn(
-    `\n  !! SKIPPING the quickstart browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`,
-  );
-
-describe.skipIf(!available)("quickstart page in headless Chromium", () => {
+describe.skipIf(!chromiumAvailable)("quickstart page in headless Chromium", () => {
   let browser: Browser;
   let server: StartedServer | undefined;
   let dir: string;
@@ -25,17 +17,7 @@ describe.skipIf(!available)("quickstart page in headless Chromium", () => {
     dir = mkdtempSync(join(tmpdir(), "tw-browser-"));
     env = { PORT: String(await freePort()), TASKWIRE_DB: join(dir, "tasks.db"), TASKWIRE_LEASE_MS: "1000" };
     server = await startQuickstart(env);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -44,19 +26,12 @@ describe.skipIf(!available)("quickstart page in headless Chromium", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signedInPage(name: string): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(server!.url);
-    await page.fill("#user-name", name);
-    await page.click("#sign-in button");
-    await expect.poll(() => page.textContent("[data-testid=who]")).toBe(name);
-    return page;
-  }
+  const signedInPage = (name: string) => openSignedIn(browser, server!.url, name);
 
   async function startReport(page: Page, input: { chunks: string; chunkMs: string; failAt?: string }) {
-    await page.fill("input[name=chunks]", input.chunks);
-    await page.fill("input[name=chunkMs]", input.chunkMs);
-    await page.fill("input[name=failAt]", input.failAt ?? "");
+    await page.fill("#report-form input[name=chunks]", input.chunks);
+    await page.fill("#report-form input[name=chunkMs]", input.chunkMs);
+    await page.fill("#report-form input[name=failAt]", input.failAt ?? "");
     await page.click("#start-button");
   }
 

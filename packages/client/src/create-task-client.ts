@@ -1,7 +1,17 @@
 import type { AnyTaskDefinition, DefinitionOf, TaskId, TaskLike } from "@taskwire/core";
 import { HttpTransport, segment, type TaskClientOptions } from "./http";
 import { createSubscription, type SubscribeOptions, type TaskSubscription } from "./subscribe";
-import type { CancelResponse, StartResponse, TaskInputOf, TaskResultOf, TaskSnapshotJson } from "./types";
+import type {
+  CancelResponse,
+  SignalNameOf,
+  SignalPayloadOf,
+  SignalResponse,
+  StartResponse,
+  TaskInputOf,
+  TaskMap,
+  TaskResultOf,
+  TaskSnapshotJson,
+} from "./types";
 
 /** Options of `client.start`. */
 export interface StartOptions {
@@ -13,8 +23,15 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `client.get` and `client.cancel`. */
+/** Options of `client.get`, `client.cancel` and `client.retry`. */
 export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of `client.signal`. */
+export interface SignalOptions {
+  /** Sent as `Idempotency-Key`: a repeated key delivers nothing new (the answer says `duplicate: true`). */
+  idempotencyKey?: string;
   signal?: AbortSignal;
 }
 
@@ -26,17 +43,19 @@ export interface RunOptions<T extends TaskLike = AnyTaskDefinition>
   onStart?: (started: StartResponse<T>) => void;
 }
 
-/** A task id of `T`; its type parameter lets `get`/`subscribe` infer the task from `start`'s answer. */
+/**
+ * The arguments of `client.signal` after the task id: a signal name task `T` declares, its payload
+ * (typed by that signal's schema) and options. A union of tuples, so name and payload always match.
+ */
+export type SignalArgs<T extends TaskLike = AnyTaskDefinition> = {
+  [K in SignalNameOf<T>]: [name: K, payload: SignalPayloadOf<T, K>, options?: SignalOptions];
+}[SignalNameOf<T>];
+
+/** A task id of `T`; its type parameter lets `get`/`subscribe`/`signal` infer the task from `start`'s answer. */
 type IdOf<T extends TaskLike> = TaskId<DefinitionOf<T>>;
 
-/** The typed client; every task type comes from a type-only import of its definition. */
-export interface TaskClient {
-  /** `POST /tasks/:name` with the input as JSON; resolves with the 202 answer. */
-  start<T extends TaskLike = AnyTaskDefinition>(
-    name: string,
-    input: TaskInputOf<T>,
-    options?: StartOptions,
-  ): Promise<StartResponse<T>>;
+/** The methods addressed by task id, typed from the id `start` returned (or an explicit type parameter). */
+export interface TaskClientByIdMethods {
   /** `GET /tasks/:taskId`: the snapshot (JSON form). */
   get<T extends TaskLike = AnyTaskDefinition>(
     taskId: IdOf<T>,
@@ -47,8 +66,31 @@ export interface TaskClient {
     taskId: IdOf<T>,
     options?: SubscribeOptions<T>,
   ): TaskSubscription<T>;
-  /** `POST /tasks/:taskId/cancel`: requests cancellation (idempotent). */
+  /** `POST /tasks/:taskId/cancel`: requests cancellation of the task and its children (idempotent). */
   cancel(taskId: string, options?: RequestOptions): Promise<CancelResponse>;
+  /**
+   * `POST /tasks/:taskId/signals/:name`: delivers a signal the task declares; a wrong name or payload is
+   * a compile error. Kept until the task's next `ctx.waitForSignal(name)` consumes it.
+   */
+  signal<T extends TaskLike = AnyTaskDefinition>(
+    taskId: IdOf<T>,
+    ...args: SignalArgs<T>
+  ): Promise<SignalResponse>;
+  /** `POST /tasks/:taskId/retry`: re-queues a `failed` task (its events continue after the `failed` one). */
+  retry<T extends TaskLike = AnyTaskDefinition>(
+    taskId: IdOf<T>,
+    options?: RequestOptions,
+  ): Promise<TaskSnapshotJson<T>>;
+}
+
+/** `start` and `run` of an untyped client: the task type is a per-call type parameter. */
+export interface TaskClientStartByType {
+  /** `POST /tasks/:name` with the input as JSON; resolves with the 202 answer. */
+  start<T extends TaskLike = AnyTaskDefinition>(
+    name: string,
+    input: TaskInputOf<T>,
+    options?: StartOptions,
+  ): Promise<StartResponse<T>>;
   /** `start` + `subscribe` from the first event; resolves with the result (rejects like `result`). */
   run<T extends TaskLike = AnyTaskDefinition>(
     name: string,
@@ -57,57 +99,92 @@ export interface TaskClient {
   ): Promise<TaskResultOf<T>>;
 }
 
+/** `start` and `run` of a client typed by the app's tasks: names autocomplete, inputs are checked. */
+export interface TaskClientStartByName<TTasks extends TaskMap> {
+  /** `POST /tasks/:name` with the input as JSON; resolves with the 202 answer. */
+  start<N extends keyof TTasks & string>(
+    name: N,
+    input: TaskInputOf<TTasks[N]>,
+    options?: StartOptions,
+  ): Promise<StartResponse<TTasks[N]>>;
+  /** `start` + `subscribe` from the first event; resolves with the result (rejects like `result`). */
+  run<N extends keyof TTasks & string>(
+    name: N,
+    input: TaskInputOf<TTasks[N]>,
+    options?: RunOptions<TTasks[N]>,
+  ): Promise<TaskResultOf<TTasks[N]>>;
+}
+
+/**
+ * The typed client. `TaskClient` (no argument) types each call by a type parameter
+ * (`client.start<typeof generate>(…)`); `TaskClient<typeof tasks>` knows the app's task names.
+ */
+export type TaskClient<TTasks extends TaskMap = Record<string, AnyTaskDefinition>> = TaskClientByIdMethods &
+  (string extends keyof TTasks ? TaskClientStartByType : TaskClientStartByName<TTasks>);
+
 /**
  * Creates a typed client of a Taskwire task router. It streams with `fetch` (not `EventSource`), so
  * headers such as `Authorization` reach the server, and resumes every stream with `Last-Event-ID`.
+ * Pass the app's tasks as a type (`createTaskClient<typeof tasks>`) to type every call by task name.
  * @example
- * import type { generateReport } from "./report-task"; // type-only: no server code in the bundle
- * const client = createTaskClient({ baseUrl: "/api", headers: { Authorization: `Bearer ${token}` } });
- * const { taskId } = await client.start<typeof generateReport>("reports.generate", { chunks: 5 });
+ * import type { tasks } from "./tasks"; // type-only: { "reports.generate": generate, … }; no server code
+ * const client = createTaskClient<typeof tasks>({ baseUrl: "/api", headers: { Authorization: `Bearer ${t}` } });
+ * const { taskId } = await client.start("reports.generate", { chunks: 5 });
  * const sub = client.subscribe(taskId); // typed from start's answer
  * for await (const event of sub) if (event.name === "progress") render(event.data.done, event.data.total);
  * const { digest } = await sub.result; // or rejects with TaskFailedError / TaskCancelledError
  */
-export function createTaskClient(options: TaskClientOptions): TaskClient {
+export function createTaskClient<TTasks extends TaskMap = Record<string, AnyTaskDefinition>>(
+  options: TaskClientOptions,
+): TaskClient<TTasks> {
   const http = new HttpTransport(options);
 
-  const client: TaskClient = {
-    start(name, input, startOptions = {}) {
-      const headers: Record<string, string> = {};
-      if (startOptions.idempotencyKey !== undefined) headers["Idempotency-Key"] = startOptions.idempotencyKey;
-      return http.json("POST", `/tasks/${segment(name)}`, {
-        // `undefined` is not JSON: an omitted input is an empty object (every default applies).
-        body: input === undefined ? {} : input,
-        headers,
-        signal: startOptions.signal,
-      });
-    },
-    get(taskId, requestOptions = {}) {
+  const start = (name: string, input: unknown, startOptions: StartOptions = {}) => {
+    const headers: Record<string, string> = {};
+    if (startOptions.idempotencyKey !== undefined) headers["Idempotency-Key"] = startOptions.idempotencyKey;
+    return http.json<StartResponse>("POST", `/tasks/${segment(name)}`, {
+      // `undefined` is not JSON: an omitted input is an empty object (every default applies).
+      body: input === undefined ? {} : input,
+      headers,
+      signal: startOptions.signal,
+    });
+  };
+
+  const client = {
+    start,
+    get(taskId: string, requestOptions: RequestOptions = {}) {
       return http.json("GET", `/tasks/${segment(taskId)}`, { signal: requestOptions.signal });
     },
-    subscribe(taskId, subscribeOptions) {
-      return createSubscription(http, segmentCheck(taskId), subscribeOptions);
+    subscribe(taskId: string, subscribeOptions?: SubscribeOptions) {
+      segment(taskId);
+      return createSubscription(http, taskId, subscribeOptions);
     },
-    cancel(taskId, requestOptions = {}) {
+    cancel(taskId: string, requestOptions: RequestOptions = {}) {
       return http.json("POST", `/tasks/${segment(taskId)}/cancel`, { signal: requestOptions.signal });
     },
-    async run<T extends TaskLike = AnyTaskDefinition>(
-      name: string,
-      input: TaskInputOf<T>,
-      runOptions: RunOptions<T> = {},
-    ): Promise<TaskResultOf<T>> {
+    signal(taskId: string, name: string, payload: unknown, signalOptions: SignalOptions = {}) {
+      const headers: Record<string, string> = {};
+      if (signalOptions.idempotencyKey !== undefined)
+        headers["Idempotency-Key"] = signalOptions.idempotencyKey;
+      // An `undefined` payload sends no body: the signal's schema decides whether that is valid.
+      return http.json("POST", `/tasks/${segment(taskId)}/signals/${segment(name)}`, {
+        body: payload,
+        headers,
+        signal: signalOptions.signal,
+      });
+    },
+    retry(taskId: string, requestOptions: RequestOptions = {}) {
+      return http.json("POST", `/tasks/${segment(taskId)}/retry`, { signal: requestOptions.signal });
+    },
+    async run(name: string, input: unknown, runOptions: RunOptions = {}) {
       const { idempotencyKey, signal, onStart, ...subscribeOptions } = runOptions;
-      const started = await client.start<T>(name, input, { idempotencyKey, signal });
+      const started = await start(name, input, { idempotencyKey, signal });
       onStart?.(started);
       // Not iterable: nobody can read its queue, so events are not held.
-      return createSubscription<T>(http, started.taskId, { ...subscribeOptions, signal, afterSeq: 0 }, false)
+      return createSubscription(http, started.taskId, { ...subscribeOptions, signal, afterSeq: 0 }, false)
         .result;
     },
   };
-  return client;
-}
-
-function segmentCheck(taskId: string): string {
-  segment(taskId);
-  return taskId;
+  // One implementation behind both typings: the types differ only in how `start`/`run` name a task.
+  return client as unknown as TaskClient<TTasks>;
 }

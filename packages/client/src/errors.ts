@@ -87,6 +87,14 @@ export function isTaskwireClientError(error: unknown, code?: string): error is T
   return code === undefined || (error as TaskwireClientError).code === code;
 }
 
+/** Worth a retry: no response at all, a 5xx, a 429 or a 408. */
+export function isTransient(error: unknown): boolean {
+  if (!isTaskwireClientError(error)) return false;
+  if (error.code === ClientErrorCode.NETWORK_ERROR) return true;
+  const status = error.status ?? 0;
+  return status >= 500 || status === 429 || status === 408;
+}
+
 /** `Retry-After` (delta-seconds or an HTTP date) in ms, or `undefined`. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === "") return undefined;

@@ -1,13 +1,15 @@
-/** Creates the typed task client (start, get, subscribe with `Last-Event-ID` resume, cancel, run). */
+/** Creates the typed task client (start, get, subscribe with `Last-Event-ID` resume, cancel, signal, retry, run). */
 export {
   createTaskClient,
-  /** Options of `client.get` and `client.cancel`. */
+  /** Options of `client.get`, `client.cancel` and `client.retry`. */
   type RequestOptions,
   /** Options of `client.run`. */
   type RunOptions,
+  /** Options of `client.signal` (`idempotencyKey`, `signal`). */
+  type SignalOptions,
   /** Options of `client.start` (`idempotencyKey`, `signal`). */
   type StartOptions,
-  /** The client `createTaskClient` returns. */
+  /** The client `createTaskClient` returns (typed by the app's tasks, or per call). */
   type TaskClient,
 } from "./create-task-client";
 export {
@@ -33,7 +35,7 @@ export type {
   SubscribeOptions,
   /** A live subscription: async-iterable events plus `result`. */
   TaskSubscription,
-} from "./subscribe";
+} from "./subscribe-options";
 export type {
   /** The answer of `client.cancel`. */
   CancelResponse,
@@ -47,12 +49,20 @@ export type {
   Jsonify,
   /** The `ready` frame as `onReady` receives it. */
   ReadyInfo,
+  /** The signal names a task declares. */
+  SignalNameOf,
+  /** The payload type of one of a task's signals (JSON form). */
+  SignalPayloadOf,
+  /** The answer of `client.signal`. */
+  SignalResponse,
   /** The answer of `client.start`. */
   StartResponse,
   /** The typed events of a task (JSON form), narrowed by `name`. */
   TaskEventOf,
   /** The input type of a task. */
   TaskInputOf,
+  /** The app's tasks by name, for `createTaskClient<typeof tasks>()`. */
+  TaskMap,
   /** The result of a task (JSON form). */
   TaskResultOf,
   /** The snapshot of `client.get` (JSON form). */

@@ -1,66 +1,30 @@
 import type { TaskLike as AnyTask } from "@taskwire/core";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { abortableSleep } from "./abortable-sleep";
 import {
   ClientErrorCode,
   errorFromResponse,
   isTaskwireClientError,
-  TaskCancelledError,
-  TaskFailedError,
+  isTransient,
   TaskwireClientError,
 } from "./errors";
 import { EventQueue } from "./event-queue";
 import type { HttpTransport } from "./http";
 import { segment } from "./http";
+import type { SubscribeOptions, TaskSubscription } from "./subscribe-options";
+import {
+  isOutcome,
+  isTerminalName,
+  outcomeOfSnapshot,
+  outcomeOfTerminal,
+  type TaskOutcome,
+} from "./task-outcome";
 import type { InterruptedInfo, ReadyInfo, TaskEventOf, TaskResultOf, TaskSnapshotJson } from "./types";
 
-/** Backoff of automatic reconnects. */
-export interface ReconnectOptions {
-  /** First delay when the server sent no `retry:` field (a `retry:` field replaces it). @default 1000 */
-  initialDelayMs?: number;
-  /** Upper bound of the exponential backoff (also caps a server's `Retry-After`). @default 30000 */
-  maxDelayMs?: number;
-  /** Consecutive failed reconnects before giving up (reset by every `ready` frame). @default 10 */
-  maxAttempts?: number;
-}
-
-/** Options of `client.subscribe`. */
-export interface SubscribeOptions<T extends AnyTask = AnyTask> {
-  /** Resume after this seq (0 replays every event). @default 0 */
-  afterSeq?: number;
-  /** Aborting ends the subscription: the iteration throws and `result` rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Called for every event, in seq order, exactly once (before the iterator sees it). */
-  onEvent?: (event: TaskEventOf<T>) => void;
-  /** Called for every `ready` frame (the first connection and each reconnect). */
-  onReady?: (ready: ReadyInfo) => void;
-  /** Called when the server ended the stream early with an `interrupted` frame. */
-  onInterrupted?: (interrupted: InterruptedInfo) => void;
-  /** Called when a reconnect is scheduled (before its delay), with the seq it resumes after. */
-  onReconnect?: (attempt: number, lastSeq: number) => void;
-  reconnect?: ReconnectOptions;
-  /**
-   * Treat a connection that delivers no bytes (not even the server's `: heartbeat` comments, every 15 s by
-   * default) for this long as dead — a proxy or NAT that dropped it without closing — and resume from the
-   * last seq. `0` disables. @default 45000
-   */
-  idleTimeoutMs?: number;
-}
-
-/** A live subscription: iterate it for events, or await `result`. */
-export interface TaskSubscription<T extends AnyTask = AnyTask> extends AsyncIterable<TaskEventOf<T>> {
-  readonly taskId: string;
-  /** Resolves with the result on `completed`; rejects with `TaskFailedError` / `TaskCancelledError` etc. */
-  readonly result: Promise<TaskResultOf<T>>;
-  /** The last seq delivered (the next reconnect's `Last-Event-ID`). */
-  readonly lastSeq: number;
-  /** Stops reading and reconnecting; a pending `result` rejects with `SUBSCRIPTION_CLOSED`. */
-  close(): void;
-}
+export type { ReconnectOptions, SubscribeOptions, TaskSubscription } from "./subscribe-options";
 
 /** What one connection ended with. */
 type Ending = { kind: "terminal" } | { kind: "gone"; retryAfterMs?: number; error?: unknown };
-
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 /** Starts the resume loop at once; see `TaskSubscription`. */
 export function createSubscription<T extends AnyTask>(
@@ -85,6 +49,11 @@ class Subscription<T extends AnyTask> {
   readonly #queue: EventQueue<TaskEventOf<T>> | undefined;
   #ended = false;
   #retryMs: number | undefined;
+  /**
+   * The last frame of this connection, when it was a terminal one. It settles the subscription only once
+   * the server ends the response right after it: a retried task's old `failed` frame is followed by more.
+   */
+  #terminal: { name: string; data: unknown } | undefined;
 
   constructor(http: HttpTransport, taskId: string, options: SubscribeOptions<T>, iterable: boolean) {
     this.#http = http;
@@ -164,7 +133,7 @@ class Subscription<T extends AnyTask> {
         this.#finish(error);
         return;
       }
-      await sleep(delay, this.#stop.signal);
+      await abortableSleep(delay, this.#stop.signal);
     }
   }
 
@@ -185,14 +154,15 @@ class Subscription<T extends AnyTask> {
         return { kind: "gone", error };
       }
       if (response.status === 204) {
-        // At or past the terminal event: the snapshot holds the outcome.
+        // At or past the task's current terminal event: the snapshot holds the outcome.
         try {
-          await this.#settleFromSnapshot(connection.signal);
+          if (await this.#settleFromSnapshot(connection.signal)) return { kind: "terminal" };
         } catch (error) {
           if (this.#ended || !isTransient(error)) throw error;
           return { kind: "gone", error }; // the reconnect gets 204 again and retries the snapshot
         }
-        return { kind: "terminal" };
+        // Retried between the 204 and the snapshot: the reconnect streams the new run.
+        return { kind: "gone" };
       }
       if (!response.ok) {
         const error = await errorFromResponse(response);
@@ -215,25 +185,28 @@ class Subscription<T extends AnyTask> {
     }
   }
 
-  /** Feeds the body to the SSE parser until a terminal frame, the end of the body, or a gap. */
+  /**
+   * Feeds the body to the SSE parser until the body ends or a gap. The server ends the response right
+   * after the task's current terminal frame, so a clean end with a terminal frame last settles the
+   * subscription (the server is the authority on which terminal event is current); any other end resumes.
+   */
   async #read(
     body: ReadableStream<Uint8Array>,
     onOpen: () => void,
     connection: AbortController,
   ): Promise<Ending> {
-    let terminal = false;
+    let done = false;
     let gap = false;
     let fatal: unknown;
+    this.#terminal = undefined;
     const parser = createParser({
       onRetry: (ms) => {
         this.#retryMs = ms;
       },
       onEvent: (message) => {
-        if (terminal || gap || fatal !== undefined) return;
+        if (gap || fatal !== undefined) return;
         try {
-          const outcome = this.#handle(message, onOpen);
-          if (outcome === "terminal") terminal = true;
-          else if (outcome === "gap") gap = true;
+          if (this.#handle(message, onOpen) === "gap") gap = true;
         } catch (error) {
           fatal = error;
         }
@@ -252,7 +225,7 @@ class Subscription<T extends AnyTask> {
       }, idleMs);
     };
     try {
-      while (!terminal && !gap && fatal === undefined) {
+      while (!done && !gap && fatal === undefined) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         armIdle();
         try {
@@ -266,6 +239,7 @@ class Subscription<T extends AnyTask> {
         }
         if (chunk.done) {
           parser.feed(decoder.decode());
+          done = true;
           break;
         }
         parser.feed(decoder.decode(chunk.value, { stream: true }));
@@ -277,12 +251,23 @@ class Subscription<T extends AnyTask> {
       reader.releaseLock();
     }
     if (fatal !== undefined) throw fatal;
-    // A gap or an early end (dropped connection, `interrupted`): reconnect from lastSeq.
-    return terminal ? { kind: "terminal" } : { kind: "gone" };
+    // Read through a method: TypeScript cannot see that the parser callbacks set the field.
+    const terminal = this.#lastTerminal();
+    if (done && !gap && terminal) {
+      this.#settle(outcomeOfTerminal(this.taskId, terminal.name, terminal.data));
+      return { kind: "terminal" };
+    }
+    // A gap or an early end (dropped connection, `interrupted`): reconnect from lastSeq. A drop right
+    // after a terminal frame resumes at it: a 204 then settles from the snapshot.
+    return { kind: "gone" };
+  }
+
+  #lastTerminal(): { name: string; data: unknown } | undefined {
+    return this.#terminal;
   }
 
   /** Handles one frame; returns what it means for the connection. */
-  #handle(message: EventSourceMessage, onOpen: () => void): "ok" | "terminal" | "gap" {
+  #handle(message: EventSourceMessage, onOpen: () => void): "ok" | "gap" {
     const name = message.event;
     // The server's canonical seq form only (as it parses Last-Event-ID): "", "1e3", "0x10" or "01" are not ids.
     const seq =
@@ -307,6 +292,7 @@ class Subscription<T extends AnyTask> {
       return "ok";
     }
     if (name === "interrupted") {
+      this.#terminal = undefined; // the server stopped early: resume, even after a terminal frame
       const info = (data ?? {}) as Partial<InterruptedInfo>;
       this.#options.onInterrupted?.({
         code: String(info.code ?? "internal"),
@@ -321,49 +307,25 @@ class Subscription<T extends AnyTask> {
     const event = { seq, name, data } as TaskEventOf<T>;
     this.#options.onEvent?.(event);
     this.#queue?.push(event);
-    if (TERMINAL.has(name)) {
-      this.#settleTerminal(name, data);
-      return "terminal";
-    }
+    // Settled when the response ends right after it (see #read); any later frame supersedes it.
+    this.#terminal = isTerminalName(name) ? { name, data } : undefined;
     return "ok";
   }
 
-  #settleTerminal(name: string, data: unknown): void {
-    const payload = (data ?? {}) as {
-      result?: unknown;
-      error?: { code?: unknown; message?: unknown };
-      reason?: unknown;
-    };
-    if (name === "completed") this.#finish(undefined, payload.result as TaskResultOf<T>);
-    else if (name === "failed")
-      this.#finish(
-        new TaskFailedError(this.taskId, {
-          code: String(payload.error?.code ?? "INTERNAL"),
-          message: String(payload.error?.message ?? `Task ${this.taskId} failed.`),
-        }),
-      );
-    else
-      this.#finish(
-        new TaskCancelledError(this.taskId, typeof payload.reason === "string" ? payload.reason : undefined),
-      );
+  /** Settles with a task outcome (see `task-outcome.ts`); `undefined` for a task not finished. */
+  #settle(outcome: TaskOutcome | undefined): boolean {
+    if (!outcome) return false;
+    if ("error" in outcome) this.#finish(outcome.error);
+    else this.#finish(undefined, outcome.result as TaskResultOf<T>);
+    return true;
   }
 
-  async #settleFromSnapshot(signal: AbortSignal): Promise<void> {
-    const snapshot = await this.#http.json<TaskSnapshotJson<T>>("GET", `/tasks/${segment(this.taskId)}`, {
+  /** Settles from the snapshot after a 204; false when the task is no longer terminal (retried since). */
+  async #settleFromSnapshot(signal: AbortSignal): Promise<boolean> {
+    const snapshot = await this.#http.json<TaskSnapshotJson>("GET", `/tasks/${segment(this.taskId)}`, {
       signal,
     });
-    if (snapshot.status === "completed") this.#finish(undefined, snapshot.result as TaskResultOf<T>);
-    else if (snapshot.status === "failed")
-      this.#finish(
-        new TaskFailedError(this.taskId, snapshot.error ?? { code: "INTERNAL", message: "failed" }),
-      );
-    else if (snapshot.status === "cancelled") this.#finish(new TaskCancelledError(this.taskId));
-    else
-      throw new TaskwireClientError(
-        ClientErrorCode.PROTOCOL_ERROR,
-        `The stream of task ${this.taskId} answered 204 but the task is ${snapshot.status}.`,
-        { status: 204 },
-      );
+    return this.#settle(outcomeOfSnapshot(this.taskId, snapshot));
   }
 
   /** Ends the subscription once: settles `result`, stops the connection and any backoff timer. */
@@ -382,30 +344,4 @@ class Subscription<T extends AnyTask> {
     if (!this.#queue) throw new TypeError("This subscription is not iterable (use its result).");
     return this.#queue.iterator(() => this.close());
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (the timer is cleared either way). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** Worth a retry: no response at all, a 5xx, a 429 or a 408. */
-function isTransient(error: unknown): boolean {
-  if (!isTaskwireClientError(error)) return false;
-  if (error.code === ClientErrorCode.NETWORK_ERROR) return true;
-  const status = error.status ?? 0;
-  return status >= 500 || status === 429 || status === 408;
-}
-
-function isOutcome(error: unknown): boolean {
-  return error instanceof TaskFailedError || error instanceof TaskCancelledError;
 }

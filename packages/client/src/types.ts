@@ -3,6 +3,8 @@ import type {
   DefinitionOf,
   InferTaskInput,
   InferTaskResult,
+  InferTaskSignals,
+  TaskDefinition,
   TaskEvent,
   TaskId,
   TaskLike,
@@ -24,19 +26,21 @@ export type Jsonify<T> =
   IsAny<T> extends true
     ? // biome-ignore lint/suspicious/noExplicitAny: an untyped definition stays untyped
       any
-    : T extends bigint | Date
-      ? string
-      : T extends string | number | boolean | null
-        ? T
-        : T extends NotJson
-          ? never
-          : T extends { toJSON(): infer J }
-            ? Jsonify<J>
-            : T extends readonly unknown[]
-              ? { -readonly [K in keyof T]: T[K] extends NotJson ? null : Jsonify<T[K]> }
-              : T extends object
-                ? { -readonly [K in keyof T as T[K] extends NotJson ? never : K]: Jsonify<T[K]> }
-                : never;
+    : unknown extends T
+      ? T // `unknown` (e.g. the input of `z.coerce.date()`) accepts any JSON
+      : T extends bigint | Date
+        ? string
+        : T extends string | number | boolean | null
+          ? T
+          : T extends NotJson
+            ? never
+            : T extends { toJSON(): infer J }
+              ? Jsonify<J>
+              : T extends readonly unknown[]
+                ? { -readonly [K in keyof T]: T[K] extends NotJson ? null : Jsonify<T[K]> }
+                : T extends object
+                  ? { -readonly [K in keyof T as T[K] extends NotJson ? never : K]: Jsonify<T[K]> }
+                  : never;
 
 /** The definition type behind `T` (a `defineTask` result or a registered `TaskRef`). */
 type Def<T> = DefinitionOf<T>;
@@ -58,9 +62,12 @@ type WireEvent<E> = E extends { seq: number; name: "failed" }
     : never;
 
 /**
- * Every event a subscription yields for task `T`: the task's own events (`progress`, …) and exactly one
- * terminal event (`completed` `{ result }`, `failed` `{ error: { code, message } }`, `cancelled`
- * `{ reason }`), narrowed by `name`. `data` is the JSON form ({@link Jsonify}); the wire has no `at`.
+ * Every event a subscription yields for task `T`, narrowed by `name`: the task's own events
+ * (`progress`, …), `child` bridge events `{ taskId, task, status }` (a child was created: `queued`, or
+ * settled: `completed` / `failed` / `cancelled`), and terminal events (`completed` `{ result }`,
+ * `failed` `{ error: { code, message } }`, `cancelled` `{ reason }`). The last event is the task's
+ * terminal one; a retried task also has an earlier `failed` in its history, followed by the new run's
+ * events. `data` is the JSON form ({@link Jsonify}); the wire has no `at`.
  */
 export type TaskEventOf<T extends TaskLike = AnyTaskDefinition> = WireEvent<TaskEvent<Def<T>>>;
 
@@ -73,7 +80,10 @@ export type TerminalEventOf<T extends TaskLike = AnyTaskDefinition> = Extract<
 /** A task id that remembers its task type (a plain string at run time), so `get`/`subscribe` infer it. */
 export type ClientTaskId<T extends TaskLike = AnyTaskDefinition> = TaskId<Def<T>>;
 
-/** The task lifecycle status (`queued`, `running`, `retrying`, `completed`, `failed`, `cancelled`). */
+/**
+ * The task lifecycle status: `queued`, `running`, `retrying`, `waiting` (for a child, a timer or a
+ * signal), and the terminal `completed`, `failed`, `cancelled`.
+ */
 export type ClientTaskStatus = TaskStatus;
 
 /** `POST /tasks/:name` → 202. */
@@ -94,6 +104,8 @@ export interface TaskSnapshotJson<T extends TaskLike = AnyTaskDefinition> {
   updatedAt: string;
   /** The highest visible seq (the terminal event's once finished). */
   lastSeq: number;
+  /** The parent task's id, for a task started by `ctx.spawn`. */
+  parentId?: string;
   result?: TaskResultOf<T>;
   error?: { code: string; message: string };
 }
@@ -122,3 +134,32 @@ export interface InterruptedInfo {
   /** The last seq the server delivered (the frame's `id`). */
   seq: number;
 }
+
+/** The names of the signals task `T` declares (`defineTask({ signals })`); `string` for an untyped task. */
+export type SignalNameOf<T extends TaskLike = AnyTaskDefinition> = keyof InferTaskSignals<Def<T>> & string;
+
+/**
+ * The payload `client.signal` sends for signal `K` of task `T`: the input type of its schema, in JSON
+ * form. (Read through core's `InferTaskInput`, so the client names no zod type itself.)
+ */
+export type SignalPayloadOf<T extends TaskLike, K extends SignalNameOf<T>> = InferTaskSignals<
+  Def<T>
+>[K] extends infer S extends TaskDefinition["input"]
+  ? Jsonify<InferTaskInput<TaskDefinition<S>>>
+  : never;
+
+/** `POST /tasks/:taskId/signals/:name` → 202. */
+export interface SignalResponse {
+  taskId: string;
+  name: string;
+  /** 0-based position of this signal among the task's signals of that name (arrival order). */
+  index: number;
+  /** `true` when the idempotency key matched an earlier delivery (nothing new was delivered). */
+  duplicate: boolean;
+}
+
+/**
+ * The app's tasks by name, for `createTaskClient<typeof tasks>()`: a record such as
+ * `{ "reports.generate": generate }` of `defineTask` results (or `TaskRef`s), imported with `import type`.
+ */
+export type TaskMap = Record<string, TaskLike>;

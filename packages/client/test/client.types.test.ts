@@ -1,6 +1,7 @@
 import {
   type CancelResponse,
   type ClientTaskId,
+  type ClientTaskStatus,
   createTaskClient,
   type Jsonify,
   type StartResponse,
@@ -49,7 +50,13 @@ function typeChecks() {
     expectTypeOf(sub).toEqualTypeOf<TaskSubscription<Report>>();
     for await (const event of sub) {
       expectTypeOf(event.seq).toBeNumber();
-      expectTypeOf(event.name).toEqualTypeOf<"progress" | "completed" | "failed" | "cancelled">();
+      expectTypeOf(event.name).toEqualTypeOf<"progress" | "child" | "completed" | "failed" | "cancelled">();
+      if (event.name === "child")
+        expectTypeOf(event.data).toEqualTypeOf<{
+          taskId: string;
+          task: string;
+          status: "queued" | "completed" | "failed" | "cancelled";
+        }>();
       if (event.name === "progress")
         expectTypeOf(event.data).toEqualTypeOf<{ done: number; total: number; token: string }>();
       if (event.name === "completed")
@@ -74,6 +81,10 @@ function typeChecks() {
     expectTypeOf(other.result).resolves.toEqualTypeOf<TaskResultOf<Report>>();
 
     expectTypeOf(client.cancel(taskId)).resolves.toEqualTypeOf<CancelResponse>();
+    expectTypeOf(client.retry(taskId)).resolves.toEqualTypeOf<TaskSnapshotJson<Report>>();
+    expectTypeOf(snapshot.status).toEqualTypeOf<ClientTaskStatus>();
+    expectTypeOf<"waiting">().toMatchTypeOf<ClientTaskStatus>();
+    expectTypeOf(snapshot.parentId).toEqualTypeOf<string | undefined>();
     expectTypeOf(client.run<Report>("reports.generate", { chunks: 1 })).resolves.toEqualTypeOf<{
       chunks: number;
       digest: string;

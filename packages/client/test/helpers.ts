@@ -75,6 +75,77 @@ export const blobTask = defineTask({
   },
 });
 
+/** Keys whose flaky task may get past its failure point (a retry after `fix(key)` completes). */
+const fixed = new Set<string>();
+/** Lets the flaky task with this key pass its failure point from its next run on. */
+export const fix = (key: string): void => {
+  fixed.add(key);
+};
+
+/** Emits tick 1, then fails (no automatic retry) until `fix(key)`; a retry then emits tick 2 and completes. */
+export const flakyTask = defineTask({
+  name: "client.flaky",
+  input: z.object({ key: z.string() }),
+  result: z.object({ attempt: z.number() }),
+  events: { tick: z.object({ i: z.number() }) },
+  retry: { maxAttempts: 1 },
+  async run(input, ctx) {
+    ctx.emit("tick", { i: 1 });
+    if (!fixed.has(input.key)) throw new Error(`flaky ${input.key} is broken`);
+    ctx.emit("tick", { i: 2 });
+    return { attempt: ctx.attempt };
+  },
+});
+
+/** Emits `awaiting`, waits for the signal `approve` (or `comment`s first), and completes with the decision. */
+export const approvalTask = defineTask({
+  name: "client.approval",
+  input: z.object({ comments: z.number().int().min(0).default(0) }),
+  result: z.object({ approved: z.boolean(), comments: z.array(z.string()) }),
+  events: { awaiting: z.object({}) },
+  signals: {
+    approve: z.object({ approved: z.boolean() }),
+    comment: z.object({ text: z.string(), at: z.coerce.date() }),
+  },
+  async run(input, ctx) {
+    ctx.emit("awaiting", {});
+    const comments: string[] = [];
+    for (let i = 0; i < input.comments; i++) comments.push((await ctx.waitForSignal("comment")).text);
+    const { approved } = await ctx.waitForSignal("approve");
+    return { approved, comments };
+  },
+});
+
+/** Returns its input doubled (a child of `client.parent`). */
+export const doubleTask = defineTask({
+  name: "client.double",
+  input: z.object({ n: z.number() }),
+  result: z.object({ n: z.number() }),
+  async run(input) {
+    return { n: input.n * 2 };
+  },
+});
+
+/** Spawns one `client.double` child per number and sums their results. */
+export const parentTask = defineTask({
+  name: "client.parent",
+  input: z.object({ ns: z.array(z.number()) }),
+  result: z.object({ sum: z.number() }),
+  async run(input, ctx) {
+    const children = await Promise.all(input.ns.map((n) => ctx.spawn(doubleTask, { n })));
+    const results = await Promise.all(children.map((child) => child.result()));
+    return { sum: results.reduce((sum, r) => sum + r.n, 0) };
+  },
+});
+
+/** The app's tasks by name, as an app exports them for `createTaskClient<typeof tasks>()`. */
+export const tasks = {
+  "client.paced": pacedTask,
+  "client.flaky": flakyTask,
+  "client.approval": approvalTask,
+  "client.parent": parentTask,
+} as const;
+
 /** A listening server with its open sockets, closed after the test. */
 export interface Listening {
   base: string;
@@ -107,15 +178,15 @@ export async function listen(app: TaskwireApp["app"], onFinished: OnFinished): P
   };
 }
 
-/** A taskflow with the paced task behind a Taskwire app (fast `retry:`), listening; closed after. */
+/** A taskflow with the test tasks behind a Taskwire app (fast `retry:`), listening; closed after. */
 export async function pacedServer(
   onFinished: OnFinished,
   options: Partial<TaskwireAppOptions> = {},
 ): Promise<{ taskflow: Taskflow; tw: TaskwireApp; http: Listening }> {
   const logger = pino({ level: "silent" });
   const taskflow = await createTaskflow({ store: memoryStore(), logger, pollIntervalMs: 20 });
-  taskflow.task(pacedTask);
-  taskflow.task(blobTask);
+  for (const task of [pacedTask, blobTask, flakyTask, approvalTask, doubleTask, parentTask])
+    taskflow.task(task);
   const tw = await createTaskwireApp({ taskflow, logger, sse: { retryMs: 10 }, ...options });
   const http = await listen(tw.app, onFinished);
   onFinished(() => tw.close());

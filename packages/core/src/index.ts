@@ -5,9 +5,12 @@
 
 /** The engine's clock (a fake one drives time in tests). */
 export { type Clock, systemClock } from "./clock/clock";
+export type { ChildHandle, SpawnOptions } from "./engine/flows";
 export type { TaskRegistration } from "./engine/registry";
 export type { SubscribeOptions } from "./engine/subscribe";
 export type {
+  ChildEvent,
+  ChildEventData,
   DefinitionOf,
   EmittedEvent,
   FailedEventData,
@@ -22,12 +25,20 @@ export {
   type CancelResult,
   createTaskflow,
   type ListFilter,
+  type SignalOptions,
+  type SignalResult,
   type StartOptions,
   type StartResult,
   type Taskflow,
   type TaskflowOptions,
 } from "./engine/taskflow";
 export { ErrorCode } from "./errors/error-codes";
+export {
+  ChildTaskError,
+  NotResumableError,
+  SignalTimeoutError,
+  TaskFinishedError,
+} from "./errors/flow-errors";
 export {
   BackpressureError,
   CancelledError,
@@ -76,7 +87,9 @@ export {
   type InferTaskEvents,
   type InferTaskInput,
   type InferTaskResult,
+  type InferTaskSignals,
   RESERVED_EVENT_NAMES,
+  type SignalSchemas,
   type TaskDefinition,
   type TaskOptions,
   type TypedTaskContext,

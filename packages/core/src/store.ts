@@ -6,14 +6,19 @@
 
 /** The value codec of the WAL: stores keep its strings as they are; tests build them with `encode`. */
 export { decode, encode } from "./codec/codec";
+export { NotResumableError, TaskFinishedError } from "./errors/flow-errors";
 /** Errors a store throws, and the serialized form of errors kept on task records. */
+/** Errors of the flow methods (`deliverSignal`, `retryTask`, `spawnChild`). */
 export {
+  CancelledError,
   deserializeError,
   type SerializedError,
   StoreConflictError,
   serializeError,
   TaskNotFoundError,
 } from "./errors/taskwire-error";
+/** The payload of a parent's `child` bridge event. */
+export { childEventData } from "./store/child-event";
 /** The one in-process watcher registry behind `watchEvents` / `watchCancels`. */
 export { LocalDoorbells, type LocalDoorbellsOptions, reportWatcherError } from "./store/local-doorbells";
 /** The record `createTask` inserts. */
@@ -22,17 +27,24 @@ export { newTaskRecord } from "./store/new-task-record";
 export {
   ACTIVE_STATUSES,
   type CancelOutcome,
+  CHILD_EVENT,
+  type ChildSpawn,
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
   type EventRecord,
   type IdempotencySpec,
+  isEmittedEventName,
   isTerminalEventName,
   isTerminalStatus,
   type Lease,
   type LeaseState,
+  NEVER_DUE,
+  type NewEvent,
+  type NewSignal,
   type NewTask,
   type Settlement,
+  type SignalDelivery,
   type StepRecord,
   type TaskFilter,
   type TaskHistory,
@@ -42,4 +54,5 @@ export {
   TERMINAL_STATUSES,
   type TerminalEventName,
   type Unwatch,
+  type WakeOn,
 } from "./store/task-store";

@@ -24,10 +24,13 @@ const report = defineTask({
   async run(input, ctx) {
     expectTypeOf(input).toEqualTypeOf<{ rows: number; label: string }>();
     expectTypeOf(ctx).toEqualTypeOf<
-      TypedTaskContext<{
-        progress: z.ZodObject<{ done: z.ZodNumber; total: z.ZodNumber }>;
-        note: z.ZodObject<{ text: z.ZodString }>;
-      }>
+      TypedTaskContext<
+        {
+          progress: z.ZodObject<{ done: z.ZodNumber; total: z.ZodNumber }>;
+          note: z.ZodObject<{ text: z.ZodString }>;
+        },
+        Record<never, never>
+      >
     >();
     ctx.emit("progress", { done: 1, total: 2 });
     // @ts-expect-error unknown event name

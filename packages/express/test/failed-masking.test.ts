@@ -67,3 +67,62 @@ describe("failed tasks over HTTP", () => {
     expect(frame.message).toContain("ECONNREFUSED");
   });
 });
+
+/** Spawns one `mask.leaky` child (untyped failure) and waits for it: fails with CHILD_FAILED. */
+const leakyParent = defineTask({
+  name: "mask.leaky-parent",
+  input: z.object({}),
+  result: z.object({}),
+  retry: { maxAttempts: 1 },
+  async run(_input, ctx) {
+    const child = await ctx.spawn(leaky, { typed: false });
+    await child.result();
+    return {};
+  },
+});
+
+/** Waits 30 ms for a signal that never comes: fails with SIGNAL_TIMEOUT. */
+const impatient = defineTask({
+  name: "mask.impatient",
+  input: z.object({}),
+  result: z.object({}),
+  signals: { go: z.object({}) },
+  retry: { maxAttempts: 1 },
+  async run(_input, ctx) {
+    await ctx.waitForSignal("go", { timeoutMs: 30 });
+    return {};
+  },
+});
+
+describe("flow failures over HTTP", () => {
+  async function streamed(production: boolean, task: string) {
+    const h = await makeHarness(onTestFinished, { production });
+    h.taskflow.task(leaky);
+    h.taskflow.task(leakyParent);
+    h.taskflow.task(impatient);
+    const sse = await parseSSEResponse(
+      request(h.tw.app).post(`/api/tasks/${task}`).set(alice).set("accept", "text/event-stream").send({}),
+    );
+    expect(sse.violations).toEqual([]);
+    const failed = sse.frames.at(-1);
+    expect(failed?.event).toBe("failed");
+    return { sse, error: (failed!.data as { error: { code: string; message: string } }).error };
+  }
+
+  it("ends a parent whose child failed with CHILD_FAILED, after the child frames", async () => {
+    const { sse, error } = await streamed(false, "mask.leaky-parent");
+    expect(sse.frames.map((f) => f.event)).toEqual(["ready", "child", "child", "failed"]);
+    expect(sse.frames.map((f) => (f.data as { status?: string }).status)).toEqual([
+      "running",
+      "queued",
+      "failed",
+      undefined,
+    ]);
+    expect(error.code).toBe("CHILD_FAILED");
+  });
+
+  it("ends a task whose signal wait timed out with SIGNAL_TIMEOUT", async () => {
+    const { error } = await streamed(true, "mask.impatient");
+    expect(error.code).toBe("SIGNAL_TIMEOUT");
+  });
+});

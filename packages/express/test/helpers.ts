@@ -127,7 +127,69 @@ export const failingTask = defineTask({
   },
 });
 
-export const allTasks = [quickTask, blockingTask, blobTask, failingTask] as const;
+/** Keys whose flaky task may get past its failure (a retry after `fix(key)` succeeds). */
+const fixed = new Set<string>();
+/** Lets the flaky task with this key pass its failure point from its next run on. */
+export const fix = (key: string) => fixed.add(key);
+
+/**
+ * Emits tick 1, then fails (no automatic retry) until `fix(key)`; once fixed, a retry emits tick 2,
+ * waits for its gate (or a cancel) and completes with its attempt number.
+ */
+export const flakyTask = defineTask({
+  name: "test.flaky",
+  input: z.object({ key: z.string() }),
+  result: z.object({ attempt: z.number() }),
+  events: { tick: z.object({ i: z.number() }) },
+  retry: { maxAttempts: 1 },
+  async run(input, ctx) {
+    ctx.emit("tick", { i: 1 });
+    if (!fixed.has(input.key)) throw new Error(`flaky ${input.key} is broken`);
+    ctx.emit("tick", { i: 2 });
+    await new Promise<void>((resolve, reject) => {
+      gate(input.key).promise.then(resolve, reject);
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+    });
+    return { attempt: ctx.attempt };
+  },
+});
+
+/** Emits `awaiting`, waits (status `waiting`) for the signal `approve`, and completes with its payload. */
+export const approvalTask = defineTask({
+  name: "test.approval",
+  input: z.object({}),
+  result: z.object({ approved: z.boolean(), note: z.string() }),
+  events: { awaiting: z.object({}) },
+  signals: { approve: z.object({ approved: z.boolean(), note: z.string().default("") }) },
+  async run(_input, ctx) {
+    ctx.emit("awaiting", {});
+    return ctx.waitForSignal("approve");
+  },
+});
+
+/** Spawns one `test.quick` child per entry of `sizes`, waits for them all, and returns their `n`s. */
+export const parentTask = defineTask({
+  name: "test.parent",
+  input: z.object({ sizes: z.array(z.number().int().min(0)) }),
+  result: z.object({ ns: z.array(z.number()) }),
+  events: { spawned: z.object({ count: z.number() }) },
+  async run(input, ctx) {
+    const children = await Promise.all(input.sizes.map((n) => ctx.spawn(quickTask, { n })));
+    ctx.emit("spawned", { count: children.length });
+    const results = await Promise.all(children.map((child) => child.result()));
+    return { ns: results.map((r) => r.n) };
+  },
+});
+
+export const allTasks = [
+  quickTask,
+  blockingTask,
+  blobTask,
+  failingTask,
+  flakyTask,
+  approvalTask,
+  parentTask,
+] as const;
 
 export interface Harness {
   taskflow: Taskflow;

@@ -12,6 +12,9 @@ const ROUTES: Array<[string, (segment: string) => string]> = [
   ["GET", (s) => `/api/tasks/${s}`],
   ["GET", (s) => `/api/tasks/${s}/events`],
   ["POST", (s) => `/api/tasks/${s}/cancel`],
+  ["POST", (s) => `/api/tasks/${s}/signals/approve`],
+  ["POST", (s) => `/api/tasks/t-1/signals/${s}`],
+  ["POST", (s) => `/api/tasks/${s}/retry`],
 ];
 
 /** Sends the path byte for byte with node:http (no client-side normalisation) and reads the JSON answer. */

@@ -1,4 +1,4 @@
-import { runInUserContext, type Taskflow } from "@taskwire/core";
+import { runInUserContext, type Taskflow, TaskNotFoundError } from "@taskwire/core";
 import { parseSSEResponse } from "@taskwire/testing";
 import request from "supertest";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -229,6 +229,20 @@ describe("POST /tasks/:taskId/cancel", () => {
     const again = await request(h.tw.app).post(`/api/tasks/${taskId}/cancel`).set(alice);
     expect(again.body).toEqual({ taskId, status: "cancelled", outcome: "already_finished" });
   });
+
+  it("answers 404 for a task deleted between the owner check and the cancel (outcome not_found)", async () => {
+    const faulty = faultyStore();
+    const h = await makeHarness(onTestFinished, { store: faulty.store, taskflowOptions: { worker: false } });
+    const { taskId } = await runInUserContext({ userId: "alice" }, () => h.taskflow.start(quickTask, {}));
+    faulty.fail("requestCancel", new TaskNotFoundError(taskId)); // what a store says for a deleted task
+    const res = await request(h.tw.app).post(`/api/tasks/${taskId}/cancel`).set(alice);
+    expect(res.status).toBe(404);
+    expect(res.body.error).toEqual({
+      code: "TASK_NOT_FOUND",
+      message: `Task ${taskId} was not found.`,
+      details: { taskId },
+    });
+  });
 });
 
 describe("identity", () => {
@@ -240,6 +254,8 @@ describe("identity", () => {
       () => request(h.tw.app).get(`/api/tasks/${taskId}`),
       () => request(h.tw.app).get(`/api/tasks/${taskId}/events`),
       () => request(h.tw.app).post(`/api/tasks/${taskId}/cancel`),
+      () => request(h.tw.app).post(`/api/tasks/${taskId}/signals/approve`).send({}),
+      () => request(h.tw.app).post(`/api/tasks/${taskId}/retry`),
       () => request(h.tw.app).get(`/api/tasks/${taskId}`).set("x-forwarded-user", "service"),
       () => request(h.tw.app).get(`/api/tasks/${taskId}`).set("x-forwarded-user", "a".repeat(300)),
     ];

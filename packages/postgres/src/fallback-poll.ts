@@ -7,13 +7,16 @@ export interface FallbackPollOptions {
   readSeqs: (taskIds: string[]) => Promise<Map<string, number>>;
   /** Rings the watchers of one task. */
   ring: (taskId: string) => void;
+  /** Called on every tick, before the read (which only runs while tasks are watched). */
+  tick?: () => void;
 }
 
 /**
  * A bounded safety net under LISTEN/NOTIFY: while tasks are watched, one query per interval reads their
  * `last_seq` and rings those that moved (or are seen for the first time — a spurious ring is harmless,
  * a missed one is not). It covers a listener connection that died silently or is still reconnecting.
- * At most one poll is in flight; failures are retried on the next tick.
+ * At most one poll is in flight; failures are retried on the next tick. `tick` runs on every tick
+ * whether or not anything is watched.
  */
 export class FallbackPoll {
   #options: FallbackPollOptions;
@@ -40,6 +43,7 @@ export class FallbackPoll {
   }
 
   async #tick(): Promise<void> {
+    this.#options.tick?.();
     if (this.#busy) return;
     const ids = this.#options.watched();
     const watched = new Set(ids);

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { quoteIdent } from "./sql";
+import { quoteIdent } from "./sql-kit";
 
 /** What a {@link Listener} needs. */
 export interface ListenerOptions {

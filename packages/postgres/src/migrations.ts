@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { quoteIdent } from "./sql";
+import { quoteIdent } from "./sql-kit";
 
 /** One schema change; `sql` receives the quoted schema name. Applied migrations are never edited. */
 export interface Migration {
@@ -86,6 +86,44 @@ export const MIGRATIONS: readonly Migration[] = [
     // maxActivePerOwner counts an owner's unfinished tasks: without this it read the owner's whole history.
     sql: (s) => `
       CREATE INDEX tasks_owner_active_idx ON ${s}.tasks (owner) WHERE status IN ('queued', 'running', 'retrying');
+    `,
+  },
+  {
+    version: 3,
+    name: "flows",
+    // Children, waiting, signals. `emits` is backfilled from the WAL: every event a task body emitted
+    // (terminal events and `child` bridge events take a seq but no emit position). A `waiting` task is
+    // claimable like a queued one once due (`run_at` may be NEVER_DUE = 2^53 - 1: bigint holds it), and
+    // counts as active for `maxActivePerOwner`; both partial indexes are rebuilt with it.
+    sql: (s) => `
+      ALTER TABLE ${s}.tasks ADD COLUMN emits integer NOT NULL DEFAULT 0;
+      UPDATE ${s}.tasks t SET emits = e.n
+        FROM (SELECT task_id, count(*)::int AS n FROM ${s}.events
+               WHERE name NOT IN ('completed', 'failed', 'cancelled', 'child')
+               GROUP BY task_id) e
+       WHERE t.id = e.task_id;
+      ALTER TABLE ${s}.tasks DROP CONSTRAINT tasks_status_check;
+      ALTER TABLE ${s}.tasks ADD CONSTRAINT tasks_status_check
+        CHECK (status IN ('queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled'));
+      CREATE INDEX tasks_claimable_idx ON ${s}.tasks (run_at, ordinal)
+        WHERE status IN ('queued', 'retrying', 'waiting');
+      DROP INDEX ${s}.tasks_due_idx;
+      CREATE INDEX tasks_owner_unfinished_idx ON ${s}.tasks (owner)
+        WHERE status IN ('queued', 'running', 'retrying', 'waiting');
+      DROP INDEX ${s}.tasks_owner_active_idx;
+
+      -- Signals per task and name in arrival order: idx 0, 1, 2 … (assigned under the task's row lock).
+      CREATE TABLE ${s}.signals (
+        task_id text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        idx integer NOT NULL,
+        payload text NOT NULL,
+        idempotency_key text,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (task_id, name, idx)
+      );
+      CREATE UNIQUE INDEX signals_idempotency_idx ON ${s}.signals (task_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
     `,
   },
 ];

@@ -11,8 +11,8 @@ export interface PostgresStoreOptions {
    */
   pool?: pg.Pool;
   /**
-   * Schema holding the tables (created if missing); NOTIFY channels are `<schema>_events` and
-   * `<schema>_cancels`. Letters, digits and `_`, at most 48 characters.
+   * Schema holding the tables (created if missing); NOTIFY channels are `<schema>_events`,
+   * `<schema>_cancels` and `<schema>_work`. Letters, digits and `_`, at most 48 characters.
    * @default "taskwire"
    */
   schema?: string;

@@ -1,5 +1,6 @@
 import {
   type CancelOutcome,
+  type ChildSpawn,
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
@@ -8,9 +9,11 @@ import {
   type Lease,
   type LeaseState,
   LocalDoorbells,
+  type NewEvent,
+  type NewSignal,
   type NewTask,
-  newTaskRecord,
   type Settlement,
+  type SignalDelivery,
   type StepRecord,
   StoreConflictError,
   type TaskFilter,
@@ -20,18 +23,14 @@ import {
   type TaskStore,
   type Unwatch,
 } from "@taskwire/core/store";
-import { type CreatedRow, createLimited, toCreateResult } from "./create-limited";
+import { createTask } from "./create-task";
+import { deliverSignal, readSignal, retryTask, settleWaiting, spawnChild } from "./flows";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
 import { type Session, startSession, stopSession } from "./session";
-import {
-  assertSchemaName,
-  buildStatements,
-  channelNames,
-  type Statement,
-  type Statements,
-  statement,
-} from "./sql";
+import { assertSchemaName, buildStatements, channelNames, type Doorbell, type Statements } from "./sql";
+import { type Statement, statement } from "./sql-kit";
+import { isUniqueViolation, StoreDb } from "./store-db";
 
 /**
  * The multi-node `TaskStore` on PostgreSQL: `FOR UPDATE SKIP LOCKED` claims, revision-fenced writes,
@@ -46,11 +45,10 @@ export function postgresStore(options: PostgresStoreOptions): TaskStore {
   return new PostgresStore(options);
 }
 
-interface FenceRow {
-  status: string;
-  revision: number;
-  lease_owner: string | null;
-  last_seq: string;
+/** What `settleTask` and `requestCancel` return about the parent they notified (see terminal-sql.ts). */
+interface ParentRow {
+  parent_id: string | null;
+  woken: boolean;
 }
 
 class PostgresStore implements TaskStore {
@@ -58,8 +56,9 @@ class PostgresStore implements TaskStore {
   #options: PostgresStoreOptions;
   #schema: string;
   #sql: Statements;
-  #channels: { events: string; cancels: string };
+  #channels: Record<Doorbell, string>;
   #doorbells = new LocalDoorbells();
+  #db: StoreDb;
   #session: Promise<Session> | undefined;
   /** The opened session, once `#session` resolved (for the synchronous after-commit doorbells). */
   #live: Session | undefined;
@@ -75,6 +74,13 @@ class PostgresStore implements TaskStore {
     assertSchemaName(this.#schema);
     this.#sql = buildStatements(this.#schema);
     this.#channels = channelNames(this.#schema);
+    this.#db = new StoreDb({
+      sql: this.#sql,
+      use: () => this.#use(),
+      live: () => this.#live,
+      channels: this.#channels,
+      doorbells: this.#doorbells,
+    });
   }
 
   async open(): Promise<void> {
@@ -117,45 +123,8 @@ class PostgresStore implements TaskStore {
     return this.#closing;
   }
 
-  async createTask(spec: NewTask): Promise<CreateTaskResult> {
-    const task = newTaskRecord(spec);
-    const values = [
-      task.id,
-      task.name,
-      task.input,
-      task.owner,
-      task.identity,
-      task.parentId,
-      task.runAt,
-      spec.now,
-      task.status,
-      task.revision,
-      task.claims,
-      task.leaseOwner,
-      task.leaseExpiresAt,
-    ];
-    const idem = spec.idempotency;
-    if (spec.maxActivePerOwner !== undefined) {
-      const { pool } = await this.#use();
-      return createLimited(pool, this.#sql, this.#schema, spec, values, spec.maxActivePerOwner);
-    }
-    let rows: CreatedRow[];
-    if (!idem) {
-      rows = await this.#query(this.#sql.createTask, values);
-    } else {
-      rows = await this.#query(this.#sql.createIdempotent, [
-        ...values,
-        idem.key,
-        idem.inputHash,
-        idem.expiresAt,
-      ]);
-      // Empty only when a concurrent start committed the key after this statement's snapshot.
-      if (rows.length === 0) {
-        const again = [spec.owner, spec.name, idem.key, idem.inputHash, spec.now];
-        rows = await this.#query(this.#sql.readIdempotent, again);
-      }
-    }
-    return toCreateResult(rows[0], spec);
+  createTask(spec: NewTask): Promise<CreateTaskResult> {
+    return createTask(this.#db, this.#schema, spec);
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -215,29 +184,26 @@ class PostgresStore implements TaskStore {
 
   async appendStep(lease: Lease, step: StepRecord): Promise<void> {
     const values = [lease.taskId, lease.revision, lease.workerId, step.position, step.key, step.output];
-    const recorded = () => `step #${step.position} is already recorded`;
+    const recorded = () => new StoreConflictError(lease.taskId, `step #${step.position} is already recorded`);
     try {
-      if ((await this.#execute(this.#sql.appendStep, [...values, step.emits, step.at])) === 1) return;
+      if ((await this.#db.execute(this.#sql.appendStep, [...values, step.emits, step.at])) === 1) return;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
-    await this.#explain(lease, recorded);
+    await this.#db.explain(lease, recorded);
   }
 
-  async appendEvent(lease: Lease, event: EventRecord): Promise<void> {
-    const reason = (lastSeq: number) => `event seq ${event.seq} is not the next seq ${lastSeq + 1}`;
-    if (!Number.isSafeInteger(event.seq)) return this.#explain(lease, reason);
-    const values = [
-      lease.taskId,
-      lease.revision,
-      lease.workerId,
-      event.seq,
-      event.name,
-      event.data,
-      event.at,
-    ];
-    if ((await this.#execute(this.#sql.appendEvent, values)) !== 1) return this.#explain(lease, reason);
-    this.#committed("events", lease.taskId);
+  async appendEvent(lease: Lease, event: NewEvent): Promise<number> {
+    const { position } = event;
+    const reason = ({ emits }: { emits: number }) =>
+      new StoreConflictError(lease.taskId, `emit position ${position} is not the next one ${emits}`);
+    if (!Number.isInteger(position) || position < 0 || position > 2_147_483_647)
+      return this.#db.explain(lease, reason);
+    const values = [lease.taskId, lease.revision, lease.workerId, position, event.name, event.data, event.at];
+    const [row] = await this.#query<{ seq: string }>(this.#sql.appendEvent, values);
+    if (!row) return this.#db.explain(lease, reason);
+    this.#db.committed("events", lease.taskId);
+    return Number(row.seq);
   }
 
   async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
@@ -250,35 +216,57 @@ class PostgresStore implements TaskStore {
       s.status,
       s.status === "completed" ? s.result : null,
       s.status === "failed" || s.status === "retrying" ? JSON.stringify(s.error) : null,
-      s.status === "retrying" || s.status === "queued" ? s.runAt : null,
+      "runAt" in s ? s.runAt : null,
       "event" in s ? s.event : null,
     ];
-    const [row] = await this.#query<TaskRow>(this.#sql.settleTask, values);
-    if (!row) return this.#explain(lease, () => "the task changed concurrently");
-    // Only terminal settlements append an event (the terminal one) in the same statement.
-    if (isTerminalStatus(row.status)) this.#committed("events", lease.taskId);
+    if (s.status === "waiting") return settleWaiting(this.#db, lease, values, s.wakeOn, now);
+    const [row] = await this.#query<ParentRow & { status: string }>(this.#sql.settleTask, values);
+    if (!row) {
+      return this.#db.explain(
+        lease,
+        () => new StoreConflictError(lease.taskId, "the task changed concurrently"),
+      );
+    }
+    // Only terminal settlements append events (the terminal one, and the parent's `child` event).
+    if (isTerminalStatus(row.status)) this.#db.finished(lease.taskId, row);
   }
 
   async requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {
-    const [row] = await this.#query<{ before: TaskRow; after: TaskRow | null }>(this.#sql.requestCancel, [
-      taskId,
-      now,
-      event,
-    ]);
+    const [row] = await this.#query<ParentRow & { before: TaskRow; after: TaskRow | null }>(
+      this.#sql.requestCancel,
+      [taskId, now, event],
+    );
     if (!row) throw new TaskNotFoundError(taskId);
     const { before, after } = row;
     if (isTerminalStatus(before.status) || !after) {
       return { task: toTaskRecord(before), outcome: "already_finished" };
     }
-    if (before.status !== "running") {
-      this.#committed("events", taskId); // the terminal `cancelled` event was appended
+    if (after.status === "cancelled") {
+      this.#db.finished(taskId, row);
       return { task: toTaskRecord(after), outcome: "cancelled" };
     }
-    // Only the first request on a running task rings cancel watchers; a repeat is not a new cancel.
-    if (before.cancel_requested_at !== null)
-      return { task: toTaskRecord(after), outcome: "already_requested" };
-    this.#committed("cancels", taskId);
-    return { task: toTaskRecord(after), outcome: "requested" };
+    // Not running, with active children: queued at once, so a worker cancels them and settles it later.
+    if (before.status !== "running") this.#db.committed("work", taskId);
+    // Only the first request rings cancel watchers; a repeat is not a new cancel.
+    const first = before.cancel_requested_at === null;
+    if (first) this.#db.committed("cancels", taskId);
+    return { task: toTaskRecord(after), outcome: first ? "requested" : "already_requested" };
+  }
+
+  spawnChild(lease: Lease, spawn: ChildSpawn): Promise<void> {
+    return spawnChild(this.#db, lease, spawn);
+  }
+
+  deliverSignal(signal: NewSignal): Promise<SignalDelivery> {
+    return deliverSignal(this.#db, signal);
+  }
+
+  readSignal(taskId: string, name: string, index: number): Promise<string | undefined> {
+    return readSignal(this.#db, taskId, name, index);
+  }
+
+  retryTask(taskId: string, now: number): Promise<TaskRecord> {
+    return retryTask(this.#db, taskId, now);
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
@@ -295,15 +283,8 @@ class PostgresStore implements TaskStore {
     return this.#doorbells.watchCancels(onCancel);
   }
 
-  /**
-   * Rings after a committed write: this store's own watchers directly (the fast path: a later tick, in
-   * each watcher's async context, without waiting for PostgreSQL), and every other store, on any node,
-   * through the coalesced after-commit NOTIFY (which this store's own listener recognises and skips).
-   */
-  #committed(kind: "events" | "cancels", taskId: string): void {
-    if (kind === "events") this.#doorbells.ringEvents(taskId);
-    else this.#doorbells.cancelRequested(taskId);
-    this.#live?.notifier.add(this.#channels[kind], taskId);
+  watchWork(onWork: () => void): Unwatch {
+    return this.#doorbells.watchWork(onWork);
   }
 
   /** The session, opening it on first use; rejects once closed. */
@@ -313,33 +294,9 @@ class PostgresStore implements TaskStore {
     return this.#session;
   }
 
-  async #query<TRow extends object>(sql: Statement, values: unknown[]): Promise<TRow[]> {
-    const { pool } = await this.#use();
-    const result = await pool.query<TRow>({ name: sql.name, text: sql.text, values });
-    return result.rows;
+  #query<TRow extends object>(sql: Statement, values: unknown[]): Promise<TRow[]> {
+    return this.#db.query<TRow>(sql, values);
   }
-
-  /** Runs a statement and returns how many rows it wrote. */
-  async #execute(sql: Statement, values: unknown[]): Promise<number> {
-    const { pool } = await this.#use();
-    return (await pool.query({ name: sql.name, text: sql.text, values })).rowCount ?? 0;
-  }
-
-  /** Explains a fenced write that matched nothing (only ever on the failure path). */
-  async #explain(lease: Lease, reason: (lastSeq: number) => string): Promise<never> {
-    const [row] = await this.#query<FenceRow>(this.#sql.fenceState, [lease.taskId]);
-    if (!row) throw new TaskNotFoundError(lease.taskId);
-    const held =
-      row.status === "running" && row.revision === lease.revision && row.lease_owner === lease.workerId;
-    throw new StoreConflictError(
-      lease.taskId,
-      held ? reason(Number(row.last_seq)) : "the lease is no longer held",
-    );
-  }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && (error as { code?: unknown }).code === "23505";
 }
 
 /** A non-negative integer row count, as LIMIT wants it. */

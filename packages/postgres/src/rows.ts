@@ -21,6 +21,7 @@ export interface TaskRow {
   lease_expires_at: number | string | null;
   cancel_requested_at: number | string | null;
   last_seq: number | string;
+  emits: number | string;
   parent_id: string | null;
   created_at: number | string;
   updated_at: number | string;
@@ -58,6 +59,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     leaseExpiresAt: nullableNumber(row.lease_expires_at),
     cancelRequestedAt: nullableNumber(row.cancel_requested_at),
     lastSeq: Number(row.last_seq),
+    emits: Number(row.emits),
     parentId: row.parent_id,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),

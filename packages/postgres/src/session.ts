@@ -6,7 +6,7 @@ import { Listener } from "./listener";
 import { migrate } from "./migrations";
 import { decodePayload, Notifier } from "./notifier";
 import type { PostgresStoreOptions } from "./postgres-store-options";
-import type { Statements } from "./sql";
+import type { Doorbell, Statements } from "./sql";
 
 /**
  * The live resources of an opened store: the query pool, the LISTEN connection, the after-commit
@@ -26,7 +26,7 @@ export interface SessionSpec {
   options: PostgresStoreOptions;
   schema: string;
   sql: Statements;
-  channels: { events: string; cancels: string };
+  channels: Record<Doorbell, string>;
   doorbells: LocalDoorbells;
 }
 
@@ -59,11 +59,13 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
     }
     listener = new Listener({
       config: listenerConfig(options),
-      channels: [channels.events, channels.cancels],
+      channels: [channels.events, channels.cancels, channels.work],
       onNotification: (channel, payload) => {
         // Batches of task ids; nothing else is deduplicated (a spurious ring is harmless).
         const batch = decodePayload(payload);
         if (batch.origin === origin) return;
+        // Work doorbells name the woken tasks too, but any worker may claim them: one ring for all.
+        if (channel === channels.work) return doorbells.ringWork();
         const ring =
           channel === channels.events
             ? (id: string) => doorbells.ringEvents(id)
@@ -108,6 +110,12 @@ export async function startSession(spec: SessionSpec): Promise<Session> {
         return new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
       },
       ring: (taskId) => doorbells.ringEvents(taskId),
+      // While LISTEN is down, wake-ups on other nodes cannot reach this one: work watchers re-check
+      // every tick (a spurious ring costs one claim query). A NOTIFY lost to a writer that died between
+      // its commit and the flush is caught by the worker's own claim poll.
+      tick: () => {
+        if (!listener?.connected) doorbells.ringWork();
+      },
     });
     poll.start();
     return { pool, ownsPool, listener, notifier, poll };
@@ -131,10 +139,12 @@ export async function stopSession(starting: Promise<Session>): Promise<void> {
 
 /**
  * Notifications sent while the listener was down are lost: ring every event watcher (readers re-read
- * from their cursor) and re-announce the pending cancels of running tasks.
+ * from their cursor) and every work watcher (workers claim what was woken meanwhile), and re-announce
+ * the pending cancels of running tasks.
  */
 function afterReconnect(pool: pg.Pool, sql: Statements, doorbells: LocalDoorbells): void {
   doorbells.ringAllEvents();
+  doorbells.ringWork();
   if (!doorbells.hasCancelWatchers()) return;
   pool.query<{ id: string }>({ ...sql.pendingCancels }).then(
     ({ rows }) => {

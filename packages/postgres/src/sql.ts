@@ -1,11 +1,6 @@
-import { createHash } from "node:crypto";
-import { TERMINAL_STATUSES } from "@taskwire/core/store";
-
-/** A statement with a stable name, so each pooled connection parses and plans it once. */
-export interface Statement {
-  name: string;
-  text: string;
-}
+import { buildFlowStatements } from "./flows-sql";
+import { ACTIVE, CHILD, statement, TERMINAL, tableNames } from "./sql-kit";
+import { buildTerminalStatements } from "./terminal-sql";
 
 /** Schema names are interpolated into SQL and channel names, so only plain identifiers are accepted. */
 const SCHEMA_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
@@ -19,32 +14,18 @@ export function assertSchemaName(schema: string): void {
   }
 }
 
-/** Quotes an identifier (callers pass names already checked by {@link assertSchemaName}). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+/** The doorbells a store rings after a commit; each has its NOTIFY channel. */
+export type Doorbell = "events" | "cancels" | "work";
 
 /** The NOTIFY channels of a schema; payloads are comma-joined task ids (see `encodePayloads`). */
-export function channelNames(schema: string): { events: string; cancels: string } {
-  return { events: `${schema}_events`, cancels: `${schema}_cancels` };
+export function channelNames(schema: string): Record<Doorbell, string> {
+  return { events: `${schema}_events`, cancels: `${schema}_cancels`, work: `${schema}_work` };
 }
-
-/** Wraps `text` as a named statement. */
-export function statement(text: string): Statement {
-  // Named by content: two stores on different schemas sharing one pool never clash.
-  return { name: `tw_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`, text };
-}
-
-/** Core's terminal set as an SQL list: `('completed', 'failed', 'cancelled')`. */
-const TERMINAL = `(${TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ")})`;
 
 /** Every fixed statement of the store, qualified with `schema`. */
 export function buildStatements(schema: string) {
-  const s = quoteIdent(schema);
-  const tasks = `${s}.tasks`;
-  const steps = `${s}.steps`;
-  const events = `${s}.events`;
-  const idempotency = `${s}.idempotency`;
+  const t = tableNames(schema);
+  const { tasks, steps, events, idempotency } = t;
   // Shared by both createTask forms: $1 id, $2 name, $3 input, $4 owner, $5 identity, $6 parent_id,
   // $7 run_at, $8 now, $9 status, $10 revision, $11 claims, $12 lease_owner, $13 lease_expires_at.
   const insertColumns = `(id, name, status, revision, input, owner, identity, attempt, claims, run_at,
@@ -52,6 +33,9 @@ export function buildStatements(schema: string) {
   const insertValues = `$1::text, $2::text, $9::text, $10::int, $3::text, $4::text, $5::text, 1, $11::int,
       $7::bigint, $12::text, $13::bigint, 0, $6::text, $8::bigint, $8::bigint`;
   return {
+    ...buildTerminalStatements(t),
+    ...buildFlowStatements(t),
+
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),
 
@@ -92,21 +76,23 @@ export function buildStatements(schema: string) {
      */
     lockOwner: statement(`SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`),
 
-    /** $1 owner. Served by the partial index of migration 2. */
+    /** $1 owner. Served by the partial index of migration 3 (whose predicate is exactly this set). */
     countActive: statement(`
-      SELECT count(*)::int AS active FROM ${tasks}
-       WHERE owner = $1::text AND status IN ('queued', 'running', 'retrying')`),
+      SELECT count(*)::int AS active FROM ${tasks} WHERE owner = $1::text AND status IN ${ACTIVE}`),
 
     getTask: statement(`SELECT * FROM ${tasks} WHERE id = $1`),
 
-    /** $1 names, $2 worker, $3 now, $4 lease ms, $5 limit. Claimable rows are locked, never waited on. */
+    /**
+     * $1 names, $2 worker, $3 now, $4 lease ms, $5 limit. Claimable rows are locked, never waited on; a
+     * `waiting` task is claimable once due, like a queued one (`tasks_claimable_idx` serves both).
+     */
     claimTasks: statement(`
       UPDATE ${tasks} t
          SET status = 'running', revision = t.revision + 1, claims = t.claims + 1, lease_owner = $2,
              lease_expires_at = $3::bigint + $4::bigint, updated_at = $3::bigint
         FROM (SELECT id FROM ${tasks}
                WHERE name = ANY($1::text[])
-                 AND ((status IN ('queued', 'retrying') AND run_at <= $3::bigint)
+                 AND ((status IN ('queued', 'retrying', 'waiting') AND run_at <= $3::bigint)
                    OR (status = 'running' AND lease_expires_at < $3::bigint))
                ORDER BY run_at, ordinal
                LIMIT $5
@@ -126,16 +112,18 @@ export function buildStatements(schema: string) {
       SELECT false, cancel_requested_at IS NOT NULL FROM ${tasks}
        WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)`),
 
-    /** Steps and event names from one snapshot; the terminal event is left out of the names. */
+    /**
+     * Steps and emitted event names from one snapshot. Terminal and `child` events are left out by name:
+     * task event names can never be one of those (reserved at definition time).
+     */
     loadHistory: statement(`
       SELECT
         (SELECT coalesce(json_agg(json_build_object('position', position, 'key', key, 'output', output,
                   'emits', emits, 'at', at) ORDER BY position), '[]'::json)
            FROM ${steps} WHERE task_id = $1) AS steps,
-        (SELECT coalesce(json_agg(e.name ORDER BY e.seq), '[]'::json)
-           FROM ${events} e JOIN ${tasks} t ON t.id = e.task_id
-          WHERE e.task_id = $1
-            AND e.seq <= t.last_seq - CASE WHEN t.status IN ${TERMINAL} THEN 1 ELSE 0 END) AS event_names`),
+        (SELECT coalesce(json_agg(name ORDER BY seq), '[]'::json)
+           FROM ${events}
+          WHERE task_id = $1 AND name NOT IN ${TERMINAL} AND name <> ${CHILD}) AS event_names`),
 
     /**
      * $1 id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 at. `FOR SHARE`
@@ -154,70 +142,20 @@ export function buildStatements(schema: string) {
       SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint FROM f`),
 
     /**
-     * $1 id, $2 revision, $3 worker, $4 seq, $5 name, $6 data, $7 at. The fenced compare-and-swap on
-     * `last_seq` serialises writers on the task row; inserts 1 row, or 0 when the fence or the seq check
-     * fails. No NOTIFY here: the store rings after the commit (see `Notifier`).
+     * $1 id, $2 revision, $3 worker, $4 emit position, $5 name, $6 data, $7 at. The fenced compare-and-swap
+     * on `emits` serialises writers on the task row (a concurrent `child` event from a settling child
+     * takes the same row lock, so the seq is always the row's next); returns the seq, or no row when the
+     * fence or the position check fails. No NOTIFY here: the store rings after the commit (see `Notifier`).
      */
     appendEvent: statement(`
       WITH u AS (
-        UPDATE ${tasks} SET last_seq = $4::bigint
-         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
-           AND last_seq = $4::bigint - 1
-        RETURNING id
+        UPDATE ${tasks} SET last_seq = last_seq + 1, emits = emits + 1
+         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3 AND emits = $4::int
+        RETURNING id, last_seq
       )
       INSERT INTO ${events} (task_id, seq, name, data, at)
-      SELECT u.id, $4::bigint, $5::text, $6::text, $7::bigint FROM u`),
-
-    /**
-     * $1 id, $2 revision, $3 worker, $4 now, $5 status, $6 result, $7 error, $8 run_at, $9 terminal
-     * event data. Terminal settlements take seq `last_seq + 1` in the same statement (a data-modifying
-     * CTE runs whether or not the outer query reads it).
-     */
-    settleTask: statement(`
-      WITH u AS (
-        UPDATE ${tasks} SET
-          status = $5::text,
-          revision = revision + 1,
-          updated_at = $4::bigint,
-          lease_owner = NULL,
-          lease_expires_at = NULL,
-          result = CASE WHEN $5::text = 'completed' THEN $6::text ELSE result END,
-          error = CASE WHEN $5::text IN ('failed', 'retrying') THEN $7::text ELSE error END,
-          attempt = attempt + CASE WHEN $5::text = 'retrying' THEN 1 ELSE 0 END,
-          run_at = coalesce($8::bigint, run_at),
-          last_seq = last_seq + CASE WHEN $5::text IN ${TERMINAL} THEN 1 ELSE 0 END
-         WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
-        RETURNING *
-      ), e AS (
-        INSERT INTO ${events} (task_id, seq, name, data, at)
-        SELECT id, last_seq, status, $9::text, $4::bigint FROM u WHERE status IN ${TERMINAL}
-        RETURNING task_id
-      )
-      SELECT u.* FROM u`),
-
-    /**
-     * $1 id, $2 now, $3 event data. `cur` locks the row and yields its state before the update, which
-     * decides the outcome (and which doorbells the store rings after the commit).
-     */
-    requestCancel: statement(`
-      WITH cur AS (
-        SELECT * FROM ${tasks} WHERE id = $1 FOR UPDATE
-      ), u AS (
-        UPDATE ${tasks} t SET
-          cancel_requested_at = coalesce(t.cancel_requested_at, $2::bigint),
-          updated_at = $2::bigint,
-          status = CASE WHEN cur.status = 'running' THEN 'running' ELSE 'cancelled' END,
-          revision = t.revision + CASE WHEN cur.status = 'running' THEN 0 ELSE 1 END,
-          last_seq = t.last_seq + CASE WHEN cur.status = 'running' THEN 0 ELSE 1 END
-          FROM cur
-         WHERE t.id = cur.id AND cur.status IN ('queued', 'retrying', 'running')
-        RETURNING t.*
-      ), e AS (
-        INSERT INTO ${events} (task_id, seq, name, data, at)
-        SELECT id, last_seq, 'cancelled', $3::text, $2::bigint FROM u WHERE status = 'cancelled'
-        RETURNING task_id
-      )
-      SELECT to_json(cur) AS before, to_json(u) AS after FROM cur LEFT JOIN u ON true`),
+      SELECT u.id, u.last_seq, $5::text, $6::text, $7::bigint FROM u
+      RETURNING seq`),
 
     /** $1 id, $2 after seq, $3 limit. */
     readEvents: statement(`
@@ -225,7 +163,8 @@ export function buildStatements(schema: string) {
        WHERE task_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint`),
 
     /** The state a failed fenced write is explained from (only read on the failure path). */
-    fenceState: statement(`SELECT status, revision, lease_owner, last_seq FROM ${tasks} WHERE id = $1`),
+    fenceState: statement(`
+      SELECT status, revision, lease_owner, last_seq, emits, cancel_requested_at FROM ${tasks} WHERE id = $1`),
 
     /** The fallback poll: current `last_seq` of watched tasks. */
     pollSeqs: statement(`SELECT id, last_seq FROM ${tasks} WHERE id = ANY($1::text[])`),

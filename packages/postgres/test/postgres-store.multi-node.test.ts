@@ -46,7 +46,10 @@ async function conflict(promise: Promise<unknown>): Promise<boolean> {
   }
 }
 
-const event = (seq: number) => ({ seq, name: "progress", data: encode({ seq }), at: T0 + seq });
+/** The n-th emitted event (n = 1, 2 …): emit position n - 1; it lands at seq n when nothing else is in the WAL. */
+const event = (n: number) => ({ position: n - 1, name: "progress", data: encode({ seq: n }), at: T0 + n });
+/** What `readEvents` returns for {@link event}(n) at seq n. */
+const record = (n: number) => ({ seq: n, name: "progress", data: encode({ seq: n }), at: T0 + n });
 
 describePg(env, "postgresStore across nodes", () => {
   it("five stores opening a fresh schema at once all succeed and apply each migration once", async () => {
@@ -59,7 +62,7 @@ describePg(env, "postgresStore across nodes", () => {
     const rows = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     const created = await stores[3]!.createTask(newTask("m.task"));
     if (!created.created) throw new Error("the task was not created");
     expect(await stores[1]!.getTask(created.task.id)).toEqual(created.task);
@@ -101,7 +104,7 @@ describePg(env, "postgresStore across nodes", () => {
       timeout: 1000,
       interval: 5,
     });
-    expect(await b.readEvents(lease.taskId, 0, 10)).toEqual([event(1)]);
+    expect(await b.readEvents(lease.taskId, 0, 10)).toEqual([record(1)]);
   });
 
   it("a terminal settle on A rings B and the terminal event is readable there", async () => {
@@ -211,7 +214,7 @@ describePg(env, "postgresStore across nodes", () => {
     const writer = async (store: TaskStore) => {
       for (;;) {
         const task = await store.getTask(lease.taskId);
-        const next = task!.lastSeq + 1;
+        const next = task!.emits + 1;
         if (next > 60) return;
         if (await conflict(store.appendEvent(lease, event(next)))) conflicts++;
       }

@@ -35,7 +35,13 @@ async function running(store: TaskStore, id: string = randomUUID()): Promise<Lea
   return res.lease;
 }
 
-const event = (seq: number, data = encode({ seq })) => ({ seq, name: "progress", data, at: T0 + seq });
+/** The n-th emitted event (n = 1, 2 …): emit position n - 1, at seq n. */
+const event = (n: number, data = encode({ seq: n })) => ({
+  position: n - 1,
+  name: "progress",
+  data,
+  at: T0 + n,
+});
 
 /** A raw LISTEN connection on one of this schema's channels, recording every payload. */
 async function rawListener(channel: string): Promise<string[]> {
@@ -204,6 +210,7 @@ describePg(env, "postgresStore notifications after commit", () => {
     expect(lines.filter((l) => l.event === "store.migration_applied")).toMatchObject([
       { schema, version: 1, store: "postgres" },
       { schema, version: 2, store: "postgres" },
+      { schema, version: 3, store: "postgres" },
     ]);
     const lease = await running(store);
     await store.appendEvent(lease, event(1, encode({ secret: "PAYLOAD-MUST-NOT-BE-LOGGED" })));

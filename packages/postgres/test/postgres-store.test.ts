@@ -65,6 +65,7 @@ describePg(env, "postgresStore", () => {
     expect(versions).toEqual([
       { version: 1, name: "initial" },
       { version: 2, name: "owner_active_index" },
+      { version: 3, name: "flows" },
     ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -74,6 +75,7 @@ describePg(env, "postgresStore", () => {
       "events",
       "idempotency",
       "migrations",
+      "signals",
       "steps",
       "tasks",
     ]);
@@ -97,7 +99,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {
@@ -151,34 +153,55 @@ describePg(env, "postgresStore", () => {
     ]);
   });
 
-  it("events and cancels missed while the connection was cut are delivered after the listener reconnects", async () => {
+  it("events, cancels and work missed while the connection was cut are delivered after the listener reconnects", async () => {
     const proxy = await startTcpProxy(env.url);
     onTestFinished(() => proxy.close());
     const a = await opened();
     const b = await opened({ connectionString: proxy.url, pollIntervalMs: 0 });
     const watched = await running(a);
     const cancelled = await running(a);
+    const failed = await running(a);
+    const error = { code: "BOOM", message: "boom" };
+    await a.settleTask(failed, { status: "failed", error, event: encode({ error }) }, T0);
     let rings = 0;
+    let work = 0;
     const cancels: string[] = [];
     onTestFinished(b.watchEvents(watched.taskId, () => rings++));
     onTestFinished(b.watchCancels((taskId) => cancels.push(taskId)));
+    onTestFinished(b.watchWork(() => work++));
 
     proxy.cut(); // B's listener (and pool) lose their connections and cannot reconnect yet
-    await a.appendEvent(watched, { seq: 1, name: "progress", data: encode(1), at: T0 });
+    await a.appendEvent(watched, { position: 0, name: "progress", data: encode(1), at: T0 });
     expect((await a.requestCancel(cancelled.taskId, T0 + 1, encode(null))).outcome).toBe("requested");
+    await a.retryTask(failed.taskId, T0 + 1); // a wake-up: its work doorbell is lost on the way to B
     await new Promise((resolve) => setTimeout(resolve, 300)); // several failed reconnect attempts
     expect(rings).toBe(0);
     expect(cancels).toEqual([]);
+    expect(work).toBe(0);
 
     proxy.resume();
     await vi.waitFor(
       () => {
         expect(rings, "the after-reconnect ring").toBeGreaterThan(0);
         expect(cancels, "the after-reconnect cancel").toContain(cancelled.taskId);
+        expect(work, "the after-reconnect work ring").toBeGreaterThan(0);
       },
       { timeout: 8000, interval: 5 },
     );
     expect(await b.readEvents(watched.taskId, 0, 10)).toHaveLength(1);
+  });
+
+  it("while LISTEN is down, the fallback poll rings work watchers (wake-ups elsewhere cannot reach it)", async () => {
+    const proxy = await startTcpProxy(env.url);
+    onTestFinished(() => proxy.close());
+    const b = await opened({ connectionString: proxy.url, pollIntervalMs: 50 });
+    let work = 0;
+    onTestFinished(b.watchWork(() => work++));
+    proxy.cut();
+    await vi.waitFor(
+      () => expect(work >= 2, "work rings from the poll while the listener is down").toBe(true),
+      { timeout: 2000, interval: 5 },
+    );
   });
 
   it("callbacks run in the watcher's async context, never in the writer's", async () => {
@@ -192,7 +215,7 @@ describePg(env, "postgresStore", () => {
       onTestFinished(b.watchEvents(lease.taskId, () => seen.push(als.getStore())));
       onTestFinished(b.watchCancels(() => seen.push(als.getStore())));
     });
-    await als.run("writer", () => a.appendEvent(lease, { seq: 1, name: "progress", data: "1", at: T0 }));
+    await als.run("writer", () => a.appendEvent(lease, { position: 0, name: "progress", data: "1", at: T0 }));
     await als.run("writer", () => a.requestCancel(lease.taskId, T0, "null"));
     await vi.waitFor(() => expect(seen.length, "both callbacks").toBeGreaterThanOrEqual(2), {
       timeout: 2000,

@@ -10,11 +10,11 @@ export interface PollSource {
 }
 
 /**
- * Event and cancel doorbells: core's `LocalDoorbells` (in-process writers ring it right after their
+ * Event, cancel and work doorbells: core's `LocalDoorbells` (in-process writers ring it right after their
  * commit) plus what only SQLite needs: commits made by other connections (other processes, or another
  * store on the same file) are noticed by one bounded poll of `PRAGMA data_version`, which runs only while
- * someone watches. Rings carry no data, so the poll simply rings every event watcher when the file
- * changed: readers re-read from their cursor.
+ * someone watches. Rings carry no data, so the poll simply rings every event watcher and every work
+ * watcher when the file changed: readers re-read from their cursor, workers claim again.
  */
 export class Doorbells {
   #bells = new LocalDoorbells();
@@ -64,6 +64,16 @@ export class Doorbells {
     return this.#watching(unwatch);
   }
 
+  /** `TaskStore.watchWork`: also keeps the poll running while watched. */
+  watchWork(onWork: () => void): Unwatch {
+    return this.#watching(this.#bells.watchWork(onWork));
+  }
+
+  /** After a commit that made a task claimable by a wake-up: rings the work watchers on a later tick. */
+  ringWork(): void {
+    this.#bells.ringWork();
+  }
+
   /** After a commit that appended events of `taskId`: rings its watchers on a later tick. */
   ringEvents(taskId: string): void {
     this.#bells.ringEvents(taskId);
@@ -89,7 +99,8 @@ export class Doorbells {
   }
 
   #updateTimer(): void {
-    const watched = this.#bells.hasEventWatchers() || this.#bells.hasCancelWatchers();
+    const bells = this.#bells;
+    const watched = bells.hasEventWatchers() || bells.hasCancelWatchers() || bells.hasWorkWatchers();
     const wanted = this.#source !== undefined && watched;
     if (wanted && !this.#timer) {
       this.#lastVersion = this.#source!.dataVersion();
@@ -117,6 +128,7 @@ export class Doorbells {
     }
     this.#lastVersion = version;
     this.#bells.ringAllEvents();
+    this.#bells.ringWork(); // another connection may have spawned, signalled, retried or woken a task
     if (pending) {
       const seen = this.#seenCancels;
       this.#seenCancels = new Set(pending);

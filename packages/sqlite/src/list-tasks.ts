@@ -1,7 +1,7 @@
 import type { TaskFilter } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { TASK_COLUMNS, type TaskRow } from "./rows";
-import { BOUND_LIMIT } from "./statements";
+import { BOUND_LIMIT } from "./sql";
 
 /** Default and fallback page size of `listTasks`. */
 export const DEFAULT_LIST_LIMIT = 100;

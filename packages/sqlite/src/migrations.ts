@@ -103,6 +103,34 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status NOT IN ('completed', 'failed', 'cancelled');
     `,
   },
+  {
+    version: 4,
+    name: "flows",
+    // Flows: `emits` counts a task's own events (`last_seq` also counts terminal and `child` bridge events),
+    // backfilled from the WAL so tasks written by version 3 keep replaying at the right emit positions.
+    // `waiting` tasks need no index change: the claim index (migration 2) already holds every unfinished
+    // status, and claims read `waiting` as one more (status, NULL lease, run_at) range of it.
+    // Signals are clustered per (task, name) in arrival order, so a wake check or a read is one seek.
+    sql: `
+      ALTER TABLE taskwire_tasks ADD COLUMN emits INTEGER NOT NULL DEFAULT 0;
+      UPDATE taskwire_tasks SET emits = (
+        SELECT count(*) FROM taskwire_events e
+        WHERE e.task_id = taskwire_tasks.id AND e.name NOT IN ('completed', 'failed', 'cancelled', 'child')
+      );
+
+      CREATE TABLE taskwire_signals (
+        task_id         TEXT NOT NULL REFERENCES taskwire_tasks (id) ON DELETE CASCADE,
+        name            TEXT NOT NULL,
+        idx             INTEGER NOT NULL,
+        payload         TEXT NOT NULL,
+        idempotency_key TEXT,
+        created_at      INTEGER NOT NULL,
+        PRIMARY KEY (task_id, name, idx)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX taskwire_signals_key ON taskwire_signals (task_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

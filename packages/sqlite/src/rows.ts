@@ -18,6 +18,7 @@ export interface TaskRow {
   lease_expires_at: number | null;
   cancel_requested_at: number | null;
   last_seq: number;
+  emits: number;
   parent_id: string | null;
   created_at: number;
   updated_at: number;
@@ -42,6 +43,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     leaseExpiresAt: row.lease_expires_at,
     cancelRequestedAt: row.cancel_requested_at,
     lastSeq: row.last_seq,
+    emits: row.emits,
     parentId: row.parent_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -56,7 +58,7 @@ export function encodeError(error: SerializedError | null): string | null {
 /** The columns a task read selects, in `TaskRow` shape. */
 export const TASK_COLUMNS =
   "id, name, status, revision, input, result, error, owner, identity, attempt, claims, run_at, " +
-  "lease_owner, lease_expires_at, cancel_requested_at, last_seq, parent_id, created_at, updated_at";
+  "lease_owner, lease_expires_at, cancel_requested_at, last_seq, emits, parent_id, created_at, updated_at";
 
 /**
  * A `taskwire_tasks` row as a statement in raw mode returns it: the values of {@link TASK_COLUMNS} in
@@ -80,6 +82,7 @@ export type TaskValues = [
   lease_expires_at: number | null,
   cancel_requested_at: number | null,
   last_seq: number,
+  emits: number,
   parent_id: string | null,
   created_at: number,
   updated_at: number,
@@ -104,8 +107,9 @@ export function valuesToTaskRecord(v: TaskValues): TaskRecord {
     leaseExpiresAt: v[13],
     cancelRequestedAt: v[14],
     lastSeq: v[15],
-    parentId: v[16],
-    createdAt: v[17],
-    updatedAt: v[18],
+    emits: v[16],
+    parentId: v[17],
+    createdAt: v[18],
+    updatedAt: v[19],
   };
 }

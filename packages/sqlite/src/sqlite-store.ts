@@ -1,13 +1,17 @@
 import type {
   CancelOutcome,
+  ChildSpawn,
   ClaimedTask,
   ClaimRequest,
   CreateTaskResult,
   EventRecord,
   Lease,
   LeaseState,
+  NewEvent,
+  NewSignal,
   NewTask,
   Settlement,
+  SignalDelivery,
   StepRecord,
   TaskFilter,
   TaskHistory,
@@ -18,6 +22,7 @@ import type {
 import type Database from "better-sqlite3";
 import { type Connection, openConnection } from "./connection";
 import { Doorbells } from "./doorbells";
+import { deliverSignalOp, requestCancelOp, retryTaskOp, spawnChildOp } from "./flow-writes";
 import { ListTasksQuery } from "./list-tasks";
 import { applyMigrations } from "./migrations";
 import { toTaskRecord } from "./rows";
@@ -28,7 +33,6 @@ import {
   claimTasksOp,
   createTaskOp,
   renewLeaseOp,
-  requestCancelOp,
   settleTaskOp,
 } from "./task-writes";
 import { type WriteOp, WriteQueue } from "./write-queue";
@@ -141,7 +145,7 @@ class SqliteStore implements TaskStore {
     return this.#write((s) => appendStepOp(s, lease, step));
   }
 
-  appendEvent(lease: Lease, event: EventRecord): Promise<void> {
+  appendEvent(lease: Lease, event: NewEvent): Promise<number> {
     return this.#write((s) => appendEventOp(s, this.#bells, lease, event));
   }
 
@@ -151,6 +155,22 @@ class SqliteStore implements TaskStore {
 
   requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome> {
     return this.#write((s) => requestCancelOp(s, this.#bells, taskId, now, event));
+  }
+
+  spawnChild(lease: Lease, spawn: ChildSpawn): Promise<void> {
+    return this.#write((s) => spawnChildOp(s, this.#bells, lease, spawn));
+  }
+
+  deliverSignal(signal: NewSignal): Promise<SignalDelivery> {
+    return this.#write((s) => deliverSignalOp(s, this.#bells, signal));
+  }
+
+  async readSignal(taskId: string, name: string, index: number): Promise<string | undefined> {
+    return this.#read().stmts.signalAt.get(taskId, name, index);
+  }
+
+  retryTask(taskId: string, now: number): Promise<TaskRecord> {
+    return this.#write((s) => retryTaskOp(s, this.#bells, taskId, now));
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
@@ -163,6 +183,10 @@ class SqliteStore implements TaskStore {
 
   watchCancels(onCancel: (taskId: string) => void): Unwatch {
     return this.#bells.watchCancels(onCancel);
+  }
+
+  watchWork(onWork: () => void): Unwatch {
+    return this.#bells.watchWork(onWork);
   }
 
   /** Queues a write for the next group commit. */
@@ -210,7 +234,7 @@ class SqliteStore implements TaskStore {
     const readHistory = conn.db.transaction(
       (taskId: string): TaskHistory => ({
         steps: stmts.loadSteps.all(taskId),
-        eventNames: stmts.loadEventNames.all(taskId, taskId),
+        eventNames: stmts.loadEventNames.all(taskId),
       }),
     );
     this.#state = { conn, stmts, queue, list: new ListTasksQuery(conn.db), readHistory };

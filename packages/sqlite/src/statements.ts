@@ -1,41 +1,25 @@
-import { TERMINAL_STATUSES } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
+import { type FlowStatements, prepareFlowStatements } from "./flow-statements";
 import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
+import { ACTIVE, BOUND_LIMIT, FENCE, IN_JSON, NOT_EMITTED, type Prepare, type Stmt } from "./sql";
 
 type Db = Database.Database;
-type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
-
-/** The fence every write under a lease checks, in the same statement as the write. */
-const FENCE = "id = ? AND revision = ? AND status = 'running' AND lease_owner = ?";
-
-/** Core's terminal set as an SQL list: `('completed', 'failed', 'cancelled')`. */
-const TERMINAL = `(${TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ")})`;
-
-/** The predicate of the partial claim index, repeated verbatim (the migrations' text) in queries that must use it. */
-const ACTIVE = `status NOT IN ${TERMINAL}`;
 
 /** A claimable row: {@link TaskValues} then its rowid (the tie-break of equal `run_at`). */
 export type ClaimRow = [...TaskValues, rowid: number];
+
+/** Indexes into a {@link ClaimRow}. */
+export const CLAIM_ROW = { revision: 3, runAt: 11, rowid: 20 } as const;
 
 /** Claim candidates of one kind, oldest first: `(bound, name or JSON array of names, limit)`. */
 export type ClaimList = Stmt<[number, string, number], ClaimRow>;
 
 /**
- * A bound row limit. Not a bare `LIMIT ?`: SQLite's planner reads a bare LIMIT variable, so binding it
- * expires the statement and every run re-prepares it (parse and plan: measured 6-14 us per call, more
- * than the query). `+?` is the same value as an expression the planner does not look into.
- */
-export const BOUND_LIMIT = "LIMIT +?";
-
-/** A task name matches one of a JSON array of names. */
-const NAMES_IN = "IN (SELECT value FROM json_each(?))";
-
-/**
  * One claim path: a range of the partial claim index read in (run_at, rowid) order, stopping at the limit.
  * The paths are separate statements, merged by the caller only when more than one returns rows: a
- * UNION of the three, sorted again, cost a co-routine and temp B-trees on every claim, even an empty one.
+ * UNION of the four, sorted again, cost a co-routine and temp B-trees on every claim, even an empty one.
  */
-function claimList(p: <P extends unknown[], R>(sql: string) => Stmt<P, R>, where: string, name: string) {
+function claimList(p: Prepare, where: string, name: string) {
   return p<[number, string, number], ClaimRow>(
     `SELECT ${TASK_COLUMNS}, rowid FROM taskwire_tasks
      WHERE ${ACTIVE} AND ${where} AND name ${name} ORDER BY run_at, rowid ${BOUND_LIMIT}`,
@@ -65,6 +49,9 @@ export type InsertTaskParams = [
   updated_at: number,
 ];
 
+/** A terminal task as {@link Statements.finished} reads it back: what its parent's `child` event needs. */
+export type FinishedRow = [name: string, parent_id: string | null, last_seq: number];
+
 /** Parameters of {@link Statements.settle}, in order. */
 export type SettleParams = [
   status: string,
@@ -80,7 +67,7 @@ export type SettleParams = [
 ];
 
 /** The prepared statements of one connection (see {@link prepareStatements}). */
-export interface Statements {
+export interface Statements extends FlowStatements {
   begin: Stmt<[]>;
   commit: Stmt<[]>;
   rollback: Stmt<[]>;
@@ -93,20 +80,24 @@ export interface Statements {
   claimQueuedIn: ClaimList;
   claimRetrying: ClaimList;
   claimRetryingIn: ClaimList;
+  claimWaiting: ClaimList;
+  claimWaitingIn: ClaimList;
   claimExpired: ClaimList;
   claimExpiredIn: ClaimList;
   claim: Stmt<[string, number, number, number, number]>;
   renew: Stmt<[number, string, number, string], { cancel_requested_at: number | null }>;
   cancelRequestedAt: Stmt<[string], { cancel_requested_at: number | null }>;
   insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
-  advanceSeq: Stmt<[number, string, number, string, number]>;
+  advanceEmit: Stmt<[string, number, string, number]>;
   insertEvent: Stmt<[string, number, string, string, number]>;
   settle: Stmt<SettleParams>;
   lastSeq: Stmt<[string], number>;
+  finished: Stmt<[string], FinishedRow>;
+  notify: Stmt<[number, number, number, string]>;
   cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
   cancelRunning: Stmt<[number, number, string, number], TaskRow>;
   loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
-  loadEventNames: Stmt<[string, string], string>;
+  loadEventNames: Stmt<[string], string>;
   readEvents: Stmt<[string, number, number], { seq: number; name: string; data: string; at: number }>;
   dataVersion: Stmt<[], number>;
   pendingCancels: Stmt<[], string>;
@@ -117,8 +108,9 @@ export interface Statements {
  * better-sqlite3 call; a cached statement costs one bind and one step.
  */
 export function prepareStatements(db: Db): Statements {
-  const p = <P extends unknown[], R = unknown>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql);
+  const p: Prepare = <P extends unknown[], R = unknown>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql);
   return {
+    ...prepareFlowStatements(p),
     begin: p<[]>("BEGIN IMMEDIATE"),
     commit: p<[]>("COMMIT"),
     rollback: p<[]>("ROLLBACK"),
@@ -127,7 +119,7 @@ export function prepareStatements(db: Db): Statements {
     insertTask: p<InsertTaskParams>(
       `INSERT INTO taskwire_tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?,
         ?, NULL, NULL, ?, ?, 1, ?, ?, ?, ?, NULL,
-        0, ?, ?, ?)
+        0, 0, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     ),
     getIdempotency: p<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>(
@@ -148,15 +140,17 @@ export function prepareStatements(db: Db): Statements {
     ).pluck(),
 
     claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
-    claimQueuedIn: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", NAMES_IN),
+    claimQueuedIn: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", IN_JSON),
     claimRetrying: claimList(p, "status = 'retrying' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
     claimRetryingIn: claimList(
       p,
       "status = 'retrying' AND lease_expires_at IS NULL AND run_at <= ?",
-      NAMES_IN,
+      IN_JSON,
     ),
+    claimWaiting: claimList(p, "status = 'waiting' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
+    claimWaitingIn: claimList(p, "status = 'waiting' AND lease_expires_at IS NULL AND run_at <= ?", IN_JSON),
     claimExpired: claimList(p, "status = 'running' AND lease_expires_at < ?", "= ?"),
-    claimExpiredIn: claimList(p, "status = 'running' AND lease_expires_at < ?", NAMES_IN),
+    claimExpiredIn: claimList(p, "status = 'running' AND lease_expires_at < ?", IN_JSON),
     // The revision read with the row is the compare-and-swap; the record is completed in JS (no RETURNING:
     // it costs an ephemeral table per statement).
     claim: p<[string, number, number, number, number]>(
@@ -178,9 +172,9 @@ export function prepareStatements(db: Db): Statements {
        SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM taskwire_tasks WHERE ${FENCE})
        ON CONFLICT (task_id, position) DO NOTHING`,
     ),
-    // Compare-and-swap on last_seq: the event is only inserted after this claimed its seq.
-    advanceSeq: p<[number, string, number, string, number]>(
-      `UPDATE taskwire_tasks SET last_seq = ? WHERE ${FENCE} AND last_seq = ?`,
+    // Compare-and-swap on the emit position: the event is only inserted after this claimed its seq.
+    advanceEmit: p<[string, number, string, number]>(
+      `UPDATE taskwire_tasks SET emits = emits + 1, last_seq = last_seq + 1 WHERE ${FENCE} AND emits = ?`,
     ),
     insertEvent: p<[string, number, string, string, number]>(
       "INSERT INTO taskwire_events (task_id, seq, name, data, at) VALUES (?, ?, ?, ?, ?)",
@@ -194,6 +188,18 @@ export function prepareStatements(db: Db): Statements {
     ),
     // Read back after a write in the same transaction; cheaper than RETURNING (an ephemeral table per run).
     lastSeq: p<[string], number>("SELECT last_seq FROM taskwire_tasks WHERE id = ?").pluck(),
+    finished: p<[string], FinishedRow>(
+      "SELECT name, parent_id, last_seq FROM taskwire_tasks WHERE id = ?",
+    ).raw(),
+    // News for a task (a `child` event takes `last_seq + ?`, a signal takes none): a `waiting` task is
+    // woken (`queued` at now, new revision). Every right-hand side reads the row's old values.
+    notify: p<[number, number, number, string]>(
+      `UPDATE taskwire_tasks SET last_seq = last_seq + ?, updated_at = ?,
+         run_at = CASE WHEN status = 'waiting' THEN ? ELSE run_at END,
+         revision = revision + (status = 'waiting'),
+         status = CASE WHEN status = 'waiting' THEN 'queued' ELSE status END
+       WHERE id = ?`,
+    ),
     cancelWaiting: p<[number, number, string, number], TaskRow>(
       `UPDATE taskwire_tasks SET status = 'cancelled', cancel_requested_at = COALESCE(cancel_requested_at, ?),
          revision = revision + 1, updated_at = ?, last_seq = last_seq + 1
@@ -207,11 +213,8 @@ export function prepareStatements(db: Db): Statements {
     loadSteps: p<[string], { position: number; key: string; output: string; emits: number; at: number }>(
       "SELECT position, key, output, emits, at FROM taskwire_steps WHERE task_id = ? ORDER BY position",
     ),
-    // One statement, so the names and the terminal check read one snapshot.
-    loadEventNames: p<[string, string], string>(
-      `SELECT name FROM taskwire_events WHERE task_id = ? AND seq <= (
-         SELECT last_seq - (status IN ${TERMINAL}) FROM taskwire_tasks WHERE id = ?
-       ) ORDER BY seq`,
+    loadEventNames: p<[string], string>(
+      `SELECT name FROM taskwire_events WHERE task_id = ? AND name NOT IN ${NOT_EMITTED} ORDER BY seq`,
     ).pluck(),
     readEvents: p<[string, number, number], { seq: number; name: string; data: string; at: number }>(
       `SELECT seq, name, data, at FROM taskwire_events WHERE task_id = ? AND seq > ? ORDER BY seq ${BOUND_LIMIT}`,

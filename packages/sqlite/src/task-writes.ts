@@ -1,22 +1,23 @@
 import {
-  type CancelOutcome,
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
-  type EventRecord,
   isTerminalStatus,
   type Lease,
   type LeaseState,
+  type NewEvent,
   type NewTask,
   newTaskRecord,
   type Settlement,
   type StepRecord,
   StoreConflictError,
   TaskNotFoundError,
+  type TaskRecord,
 } from "@taskwire/core/store";
 import type { Doorbells } from "./doorbells";
+import { finishTask, wakeDue } from "./finish-task";
 import { encodeError, type TaskRow, type TaskValues, toTaskRecord, valuesToTaskRecord } from "./rows";
-import type { SettleParams, Statements } from "./statements";
+import { CLAIM_ROW, type ClaimRow, type SettleParams, type Statements } from "./statements";
 import { OpFailure, type WriteOp } from "./write-queue";
 
 /*
@@ -48,23 +49,7 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
       if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
     }
     const task = newTaskRecord(spec);
-    const inserted = s.insertTask.run(
-      task.id,
-      task.name,
-      task.status,
-      task.revision,
-      task.input,
-      task.owner,
-      task.identity,
-      task.claims,
-      task.runAt,
-      task.leaseOwner,
-      task.leaseExpiresAt,
-      task.parentId,
-      spec.now,
-      spec.now,
-    );
-    if (inserted.changes === 0) {
+    if (!insertTask(s, task)) {
       return new OpFailure(new StoreConflictError(spec.id, "a task with this id already exists"));
     }
     // An expired (or orphaned) key is taken over by the new task.
@@ -78,6 +63,27 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
   };
 }
 
+/** Inserts a record built by `newTaskRecord`; false when the id is taken (nothing written). */
+export function insertTask(s: Statements, task: TaskRecord): boolean {
+  const inserted = s.insertTask.run(
+    task.id,
+    task.name,
+    task.status,
+    task.revision,
+    task.input,
+    task.owner,
+    task.identity,
+    task.claims,
+    task.runAt,
+    task.leaseOwner,
+    task.leaseExpiresAt,
+    task.parentId,
+    task.createdAt,
+    task.updatedAt,
+  );
+  return inserted.changes > 0;
+}
+
 /** Claims ready and lease-expired tasks, oldest `run_at` first, each by a compare-and-swap on its revision. */
 export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<ClaimedTask[]> {
   return () => {
@@ -87,16 +93,23 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
     let rows = (one ? s.claimQueued : s.claimQueuedIn).all(now, names, limit);
     for (const more of [
       (one ? s.claimRetrying : s.claimRetryingIn).all(now, names, limit),
+      (one ? s.claimWaiting : s.claimWaitingIn).all(now, names, limit),
       (one ? s.claimExpired : s.claimExpiredIn).all(now, names, limit),
     ]) {
       if (more.length === 0) continue;
-      rows = rows.concat(more).sort((a, b) => a[11] - b[11] || a[19] - b[19]); // run_at, rowid
+      rows = rows.concat(more).sort(byRunAt);
       if (rows.length > limit) rows.length = limit;
     }
     const claimed: ClaimedTask[] = [];
     const expiresAt = now + request.leaseMs;
     for (const row of rows) {
-      const { changes } = s.claim.run(workerId, expiresAt, now, row[19], row[3]);
+      const { changes } = s.claim.run(
+        workerId,
+        expiresAt,
+        now,
+        row[CLAIM_ROW.rowid],
+        row[CLAIM_ROW.revision],
+      );
       if (changes === 0) continue; // cannot happen under the write lock; the CAS makes it safe if it ever did
       const task = valuesToTaskRecord(row as unknown as TaskValues);
       task.status = "running";
@@ -109,6 +122,11 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
     }
     return claimed;
   };
+}
+
+/** Claim order: oldest `run_at` first, then insertion order. */
+function byRunAt(a: ClaimRow, b: ClaimRow): number {
+  return a[CLAIM_ROW.runAt] - b[CLAIM_ROW.runAt] || a[CLAIM_ROW.rowid] - b[CLAIM_ROW.rowid];
 }
 
 /** Extends a held lease; reports whether it is held and whether a cancel is pending. */
@@ -139,34 +157,33 @@ export function appendStepOp(s: Statements, lease: Lease, step: StepRecord): Wri
   };
 }
 
-/** Appends the next event: a CAS on `last_seq` under the fence, then the insert. */
+/** Appends the next emitted event: a CAS on `emits` under the fence, then the insert at the new `last_seq`. */
 export function appendEventOp(
   s: Statements,
   bells: Doorbells,
   lease: Lease,
-  event: EventRecord,
-): WriteOp<void> {
+  event: NewEvent,
+): WriteOp<number> {
   return (batch) => {
-    const { changes } = s.advanceSeq.run(
-      event.seq,
-      lease.taskId,
-      lease.revision,
-      lease.workerId,
-      event.seq - 1,
-    );
+    const { changes } = s.advanceEmit.run(lease.taskId, lease.revision, lease.workerId, event.position);
     if (changes === 0) {
       return leaseFailure(
         s,
         lease,
-        (row) => `event seq ${event.seq} is not the next seq ${row.last_seq + 1}`,
+        (row) => `emit position ${event.position} is not the next one ${row.emits}`,
       );
     }
-    s.insertEvent.run(lease.taskId, event.seq, event.name, event.data, event.at);
+    const seq = s.lastSeq.get(lease.taskId) as number;
+    s.insertEvent.run(lease.taskId, seq, event.name, event.data, event.at);
     batch.afterCommit(() => bells.ringEvents(lease.taskId));
+    return seq;
   };
 }
 
-/** Ends the lease with a fenced CAS; terminal settlements append their event in the same transaction. */
+/**
+ * Ends the lease with a fenced CAS. Terminal settlements go on in {@link finishTask}; a `waiting` one
+ * whose wake-up already happened (a child terminal, a signal there) is written `queued` at `now` instead.
+ */
 export function settleTaskOp(
   s: Statements,
   bells: Doorbells,
@@ -175,15 +192,22 @@ export function settleTaskOp(
   now: number,
 ): WriteOp<void> {
   return (batch) => {
+    let status: string = settlement.status;
+    let runAt = "runAt" in settlement ? settlement.runAt : null;
+    const woken = settlement.status === "waiting" && wakeDue(s, lease.taskId, settlement.wakeOn);
+    if (woken) {
+      status = "queued";
+      runAt = now;
+    }
     const params: SettleParams = [
-      settlement.status,
+      status,
       now,
       settlement.status === "completed" ? settlement.result : null,
       settlement.status === "failed" || settlement.status === "retrying"
         ? encodeError(settlement.error)
         : null,
       settlement.status === "retrying" ? 1 : 0,
-      settlement.status === "retrying" || settlement.status === "queued" ? settlement.runAt : null,
+      runAt,
       isTerminalStatus(settlement.status) ? 1 : 0,
       lease.taskId,
       lease.revision,
@@ -191,54 +215,29 @@ export function settleTaskOp(
     ];
     if (s.settle.run(...params).changes === 0)
       return leaseFailure(s, lease, () => "the lease is no longer held");
+    // The settle bumped last_seq when terminal: the terminal event takes that seq.
     if ("event" in settlement) {
-      // The settle bumped last_seq when terminal: the event takes that seq.
-      s.insertEvent.run(
-        lease.taskId,
-        s.lastSeq.get(lease.taskId) as number,
-        settlement.status,
-        settlement.event,
-        now,
-      );
-      batch.afterCommit(() => bells.ringEvents(lease.taskId));
+      const { status: ended, event } = settlement;
+      finishTask(s, bells, batch, { taskId: lease.taskId, status: ended, event, now });
+    } else if (woken) {
+      batch.afterCommit(() => bells.ringWork());
     }
   };
 }
 
-/** Records a sticky cancel request; cancels a waiting task at once (CAS on revision). */
-export function requestCancelOp(
-  s: Statements,
-  bells: Doorbells,
-  taskId: string,
-  now: number,
-  event: string,
-): WriteOp<CancelOutcome> {
-  return (batch) => {
-    const current = s.getTask.get(taskId);
-    if (!current) return new OpFailure(new TaskNotFoundError(taskId));
-    if (isTerminalStatus(current.status)) return { task: toTaskRecord(current), outcome: "already_finished" };
-    const first = current.cancel_requested_at === null;
-    if (current.status === "queued" || current.status === "retrying") {
-      const row = s.cancelWaiting.get(now, now, taskId, current.revision);
-      if (!row) return new OpFailure(new StoreConflictError(taskId, "the task changed during the cancel"));
-      s.insertEvent.run(taskId, row.last_seq, "cancelled", event, now);
-      batch.afterCommit(() => bells.ringEvents(taskId));
-      return { task: toTaskRecord(row), outcome: "cancelled" };
-    }
-    const row = s.cancelRunning.get(now, now, taskId, current.revision);
-    if (!row) return new OpFailure(new StoreConflictError(taskId, "the task changed during the cancel"));
-    if (first) batch.afterCommit(() => bells.cancelRequested(taskId));
-    return { task: toTaskRecord(row), outcome: first ? "requested" : "already_requested" };
-  };
+/** Whether `row` is still held under `lease` (the fence, read in JS under the write lock). */
+export function holdsLease(row: TaskRow, lease: Lease): boolean {
+  return row.status === "running" && row.revision === lease.revision && row.lease_owner === lease.workerId;
 }
 
 /** Explains why a fenced write changed nothing: unknown task, lost lease, or `otherwise(row)`. */
-function leaseFailure(s: Statements, lease: Lease, otherwise: (row: TaskRow) => string): OpFailure {
+export function leaseFailure(s: Statements, lease: Lease, otherwise: (row: TaskRow) => string): OpFailure {
   const row = s.getTask.get(lease.taskId);
   if (!row) return new OpFailure(new TaskNotFoundError(lease.taskId));
-  const held =
-    row.status === "running" && row.revision === lease.revision && row.lease_owner === lease.workerId;
   return new OpFailure(
-    new StoreConflictError(lease.taskId, held ? otherwise(row) : "the lease is no longer held"),
+    new StoreConflictError(
+      lease.taskId,
+      holdsLease(row, lease) ? otherwise(row) : "the lease is no longer held",
+    ),
   );
 }

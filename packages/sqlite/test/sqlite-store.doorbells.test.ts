@@ -16,7 +16,7 @@ describe("in-process doorbells", () => {
       store.watchCancels((id) => seen.push(`cancel ${id === lease.taskId} in ${als.getStore()}`));
     });
     await als.run("writer", async () => {
-      const append = store.appendEvent(lease, { seq: 1, name: "progress", data: "{}", at: 1 });
+      const append = store.appendEvent(lease, { position: 0, name: "progress", data: "{}", at: 1 });
       const cancel = store.requestCancel(lease.taskId, 2, "{}");
       // This read commits the queued writes synchronously, inside this call: nothing may ring here.
       const read = store.getTask(lease.taskId);

@@ -20,7 +20,7 @@ describe("sqliteStore on a file", () => {
       emits: 1,
       at: 1001,
     });
-    await first.appendEvent(lease, { seq: 1, name: "progress", data: '{"done":1}', at: 1001 });
+    await first.appendEvent(lease, { position: 0, name: "progress", data: '{"done":1}', at: 1001 });
     await first.settleTask(lease, { status: "completed", result: '"ok"', event: "{}" }, 1002);
     const settled = await first.getTask(lease.taskId);
     await first.close();
@@ -90,6 +90,7 @@ describe("sqliteStore on a file", () => {
       { version: 1, name: "initial" },
       { version: 2, name: "claim_index_order" },
       { version: 3, name: "owner_active_index" },
+      { version: 4, name: "flows" },
     ]);
     // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
     const plan = db
@@ -106,6 +107,7 @@ describe("sqliteStore on a file", () => {
       "taskwire_events",
       "taskwire_idempotency",
       "taskwire_migrations",
+      "taskwire_signals",
       "taskwire_steps",
       "taskwire_tasks",
     ]);
@@ -143,7 +145,7 @@ describe("sqliteStore on a file", () => {
     store.watchEvents(lease.taskId, () => rings++);
     store.watchCancels(() => rings++);
     await store.close();
-    await writer.appendEvent(lease, { seq: 1, name: "progress", data: "{}", at: 1 });
+    await writer.appendEvent(lease, { position: 0, name: "progress", data: "{}", at: 1 });
     await writer.requestCancel(lease.taskId, 2, "{}");
     await new Promise((resolve) => setTimeout(resolve, 50)); // ten poll intervals: proving a negative
     expect(rings).toBe(0);

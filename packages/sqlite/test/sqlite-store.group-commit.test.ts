@@ -48,7 +48,7 @@ describe("group commit", () => {
     const results = await Promise.allSettled([
       ...leases.slice(0, 5).map((lease) => store.appendStep(lease, step(0))),
       store.appendStep(stale, step(1)),
-      store.appendEvent(stale, { seq: 1, name: "progress", data: "{}", at: 1 }),
+      store.appendEvent(stale, { position: 0, name: "progress", data: "{}", at: 1 }),
       store.appendStep(leases[0]!, step(0)), // duplicate position: rejected, the first one kept
       ...leases.slice(5).map((lease) => store.appendStep(lease, step(0))),
     ]);
@@ -71,14 +71,16 @@ describe("group commit", () => {
     expect(await reopened.readEvents(stale.taskId, 0, 10)).toEqual([]);
   });
 
-  it("applies ops in call order: seq 1 then seq 2 issued in one tick both land", async () => {
+  it("applies ops in call order: emit positions 0 then 1 issued in one tick both land", async () => {
     const store = await openStore({ path: ":memory:" });
     const [lease] = await runningTasks(store, 1);
-    const event = (seq: number) => ({ seq, name: "progress", data: "{}", at: seq });
-    await Promise.all([store.appendEvent(lease!, event(1)), store.appendEvent(lease!, event(2))]);
+    const event = (position: number) => ({ position, name: "progress", data: "{}", at: position });
+    expect(
+      await Promise.all([store.appendEvent(lease!, event(0)), store.appendEvent(lease!, event(1))]),
+    ).toEqual([1, 2]);
     const swapped = await Promise.allSettled([
-      store.appendEvent(lease!, event(4)),
       store.appendEvent(lease!, event(3)),
+      store.appendEvent(lease!, event(2)),
     ]);
     expect(swapped.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
     expect((await store.readEvents(lease!.taskId, 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3]);
@@ -87,7 +89,7 @@ describe("group commit", () => {
   it("a read issued after a write sees it, even before the write's promise settled", async () => {
     const store = await openStore({ path: ":memory:" });
     const [lease] = await runningTasks(store, 1);
-    const append = store.appendEvent(lease!, { seq: 1, name: "progress", data: "{}", at: 1 });
+    const append = store.appendEvent(lease!, { position: 0, name: "progress", data: "{}", at: 1 });
     const created = store.createTask(newTask({ id: "read-your-writes" }));
     expect(await store.readEvents(lease!.taskId, 0, 10)).toHaveLength(1);
     expect(await store.getTask("read-your-writes")).toMatchObject({ status: "queued" });

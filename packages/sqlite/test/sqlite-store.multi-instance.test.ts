@@ -50,7 +50,7 @@ describe("two stores (two connections) on one file", () => {
     let rings = 0;
     const unwatch = b.watchEvents(lease.taskId, () => rings++);
     try {
-      await a.appendEvent(lease, { seq: 1, name: "progress", data: "{}", at: 1 });
+      await a.appendEvent(lease, { position: 0, name: "progress", data: "{}", at: 1 });
       await vi.waitFor(() => expect(rings, "a ring on B after appendEvent on A").toBeGreaterThan(0), {
         timeout: 2_000,
         interval: 5,
@@ -86,10 +86,10 @@ describe("two stores (two connections) on one file", () => {
       // Later commits on A (a second request, another task's events) must not report it again.
       await a.requestCancel(taskId, 3, "{}");
       const other = (await a.createTask(newTask(running))) as { lease: Lease };
-      await a.appendEvent(other.lease, { seq: 1, name: "progress", data: "{}", at: 4 });
+      await a.appendEvent(other.lease, { position: 0, name: "progress", data: "{}", at: 4 });
       let ringsAfter = 0;
       const sentinel = b.watchEvents(other.lease.taskId, () => ringsAfter++);
-      await a.appendEvent(other.lease, { seq: 2, name: "progress", data: "{}", at: 5 });
+      await a.appendEvent(other.lease, { position: 1, name: "progress", data: "{}", at: 5 });
       await vi.waitFor(() => expect(ringsAfter, "B noticing A's later commits").toBeGreaterThan(0), {
         timeout: 2_000,
         interval: 5,

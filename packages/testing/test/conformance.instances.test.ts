@@ -39,9 +39,14 @@ function secondHandle(backing: TaskStore): TaskStore {
     appendEvent: (l, e) => live(() => backing.appendEvent(l, e)),
     settleTask: (l, s, now) => live(() => backing.settleTask(l, s, now)),
     requestCancel: (id, now, e) => live(() => backing.requestCancel(id, now, e)),
+    spawnChild: (l, s) => live(() => backing.spawnChild(l, s)),
+    deliverSignal: (s) => live(() => backing.deliverSignal(s)),
+    readSignal: (id, name, index) => live(() => backing.readSignal(id, name, index)),
+    retryTask: (id, now) => live(() => backing.retryTask(id, now)),
     readEvents: (id, after, limit) => live(() => backing.readEvents(id, after, limit)),
     watchEvents: (id, onChange) => track(backing.watchEvents(id, onChange)),
     watchCancels: (onCancel) => track(backing.watchCancels(onCancel)),
+    watchWork: (onWork) => track(backing.watchWork(onWork)),
   };
 }
 

@@ -17,6 +17,9 @@ import type { Lease, StepRecord, TaskHistory, TaskStore } from "../store/task-st
 import type { AnyTaskDefinition, TypedTaskContext } from "../task/define-task";
 import { DEFAULT_STEP_RETRY, resolveRetryPolicy, retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
+import { type FlowHost, type SpawnOptions, sleepUntil, spawn, waitForSignal } from "./flows";
+import { Suspension } from "./suspension";
+import type { TaskLike } from "./task-ref";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -53,9 +56,12 @@ export interface RunContextDeps {
  */
 export class RunContext implements StepScope {
   readonly api: TypedTaskContext;
+  /** Waits of this run that could not complete: the runner settles the task `waiting` from it. */
+  readonly suspension = new Suspension();
+  readonly #flowHost: FlowHost;
   #deps: RunContextDeps;
   #steps: ReadonlyMap<number, StepRecord>;
-  /** Names of every event of this task so far (recorded + appended by this run); index = seq - 1. */
+  /** Names of the task's emitted events so far (recorded + appended by this run), by emit position. */
   #eventNames: string[];
   #stepPosition = 0;
   #emitPosition = 0;
@@ -85,7 +91,66 @@ export class RunContext implements StepScope {
       emit: (name: string, data: unknown) => this.emit(name, data),
       step: <T>(name: string, fn: () => T | Promise<T>, options?: StepOptions) =>
         this.runStep(name, fn, options),
-    }) as TypedTaskContext;
+      spawn: (task: TaskLike, input: unknown, options?: SpawnOptions) =>
+        this.#flow(() => spawn(this.#flowHost, task, input, options)),
+      sleep: (name: string, ms: number) =>
+        this.#flow(() => sleepUntil(this.#flowHost, name, deps.clock.now() + ms)),
+      sleepUntil: (name: string, at: Date | number) =>
+        this.#flow(() => sleepUntil(this.#flowHost, name, typeof at === "number" ? at : at.getTime())),
+      waitForSignal: (name: string, options?: { timeoutMs?: number }) =>
+        this.#flow(() => waitForSignal(this.#flowHost, name, options)),
+    }) as unknown as TypedTaskContext;
+    this.#flowHost = {
+      taskId: deps.lease.taskId,
+      store: deps.store,
+      lease: deps.lease,
+      clock: deps.clock,
+      definition: deps.definition,
+      suspension: this.suspension,
+      checkpoint: (name) => this.#checkpoint(name),
+      record: (position, key, output) => this.#record(position, key, output),
+      throwIfStopped: () => this.#throwIfStopped(),
+    };
+  }
+
+  /** Runs a flow primitive: not inside a step body (a replay that skips the body could not replay it). */
+  #flow<T>(fn: () => Promise<T>): Promise<T> {
+    if (tryGetStepBody()) {
+      return Promise.reject(
+        new InvalidDefinitionError("spawn, sleep and waitForSignal cannot be called inside a step body."),
+      );
+    }
+    return fn();
+  }
+
+  /** Takes the next checkpoint position for `name`; the recorded output there, checked against the key. */
+  #checkpoint(name: string): { position: number; key: string; recorded: string | undefined } {
+    const occurrence = this.#occurrences.get(name) ?? 0;
+    this.#occurrences.set(name, occurrence + 1);
+    const key = `${name}#${occurrence}`;
+    const position = this.#stepPosition++;
+    const recorded = this.#steps.get(position);
+    if (recorded && recorded.key !== key)
+      throw new NonDeterminismError(this.#deps.lease.taskId, position, key, recorded.key);
+    return { position, key, recorded: recorded?.output };
+  }
+
+  /** Records a flow checkpoint (no body, no emits of its own) once earlier emits are durable. */
+  async #record(position: number, key: string, output: string): Promise<void> {
+    if (this.emitsPending) await this.flushEmits();
+    this.#throwIfStopped();
+    try {
+      await this.#deps.store.appendStep(this.#deps.lease, {
+        position,
+        key,
+        output,
+        emits: 0,
+        at: this.#deps.clock.now(),
+      });
+    } catch (error) {
+      this.#deps.onLeaseLost(error);
+      throw error;
+    }
   }
 
   /** Runs `fn` (the task body) with this context as the active step scope. */
@@ -128,13 +193,8 @@ export class RunContext implements StepScope {
         // a replay skips them all, and the task's next emit goes after them.
         const emits = Math.max(counter.emits, this.#eventNames.length - emitStart);
         this.#emitPosition = emitStart + emits;
-        await this.#deps.store.appendStep(this.#deps.lease, {
-          position,
-          key,
-          output,
-          emits,
-          at: this.#deps.clock.now(),
-        });
+        const step = { position, key, output, emits, at: this.#deps.clock.now() };
+        await this.suspension.track(() => this.#deps.store.appendStep(this.#deps.lease, step));
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
         // Return what a replay would return, so first run and replay see identical values.
         return decode<Awaited<T>>(output);
@@ -184,8 +244,10 @@ export class RunContext implements StepScope {
       // A gap would mean an earlier position was skipped; that cannot be appended without a hole.
       throw new StoreConflictError(this.#deps.lease.taskId, `emit position ${position} is ahead of the WAL`);
     }
+    // The run is parking (a wait could not complete): this emit is appended by the run that resumes here.
+    if (this.suspension.requested) return;
     this.#eventNames.push(name);
-    const record = { seq: position + 1, name, data: encode(parsed), at: this.#deps.clock.now() };
+    const record = { position, name, data: encode(parsed), at: this.#deps.clock.now() };
     this.#emitsInFlight += 1;
     this.#emitChain = this.#emitChain.then(async () => {
       try {

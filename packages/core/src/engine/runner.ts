@@ -13,10 +13,18 @@ import { parseIdentitySidecar, toTaskUser } from "../identity/task-user";
 import { runInUserContext, SERVICE_PRINCIPAL } from "../identity/user-context";
 import { LazyAbort } from "../internal/lazy-abort";
 import { LazyLogger } from "../internal/lazy-logger";
-import type { ClaimedTask, Settlement, TaskHistory, TaskStore } from "../store/task-store";
+import {
+  type ClaimedTask,
+  NEVER_DUE,
+  type Settlement,
+  type TaskHistory,
+  type TaskStore,
+} from "../store/task-store";
 import type { AnyTaskDefinition } from "../task/define-task";
 import { retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
+import { cancelChildren } from "./cancel-tree";
+import { cancelledEventData } from "./cancelled-event";
 import type { TaskRegistry } from "./registry";
 import { RunContext } from "./run-context";
 import { RunStoppedError, type StopKind } from "./stop-reasons";
@@ -42,8 +50,6 @@ export interface RunHandle {
   readonly stopKind: StopKind | undefined;
 }
 
-/** Terminal event payloads, shared by the runner and cancel. */
-export const cancelledEventData = (reason = "requested") => encode({ reason });
 const failedEventData = ({ code, message, internal }: SerializedError) =>
   encode({ error: internal ? { code, message, internal } : { code, message } });
 
@@ -96,8 +102,7 @@ class TaskRun {
 
   async execute(): Promise<Settlement | undefined> {
     const { task } = this.#claimed;
-    if (task.cancelRequestedAt !== null)
-      return this.#settle({ status: "cancelled", event: cancelledEventData() });
+    if (task.cancelRequestedAt !== null) return this.#settle(await this.#cancelled());
     this.#logger.debug({ event: "task.run_started", claims: task.claims }, "run started");
     const timeoutMs = this.#definition.timeoutMs;
     const cancelTimeout =
@@ -118,7 +123,7 @@ class TaskRun {
         this.#logger.warn({ event: "task.lease_lost" }, "lease lost; the run stopped without settling");
         return undefined;
       }
-      settlement = this.#settlementAfter(thrown);
+      settlement = await this.#settlementAfter(thrown);
     } finally {
       cancelTimeout?.();
     }
@@ -154,13 +159,23 @@ class TaskRun {
         displayName: sidecar.displayName,
         claims: sidecar.claims,
       };
-      const value = await runInUserContext(userContext, () =>
-        ctx.enter(() => this.#definition.run(input, ctx.api)),
-      );
+      const body = runInUserContext(userContext, () => ctx.enter(() => this.#definition.run(input, ctx.api)));
+      // The body ends by returning, by throwing, or by parking on a wait it cannot complete now (a child
+      // still running, a timer not due, no signal yet): then the task waits without a lease or a slot.
+      const ended = await Promise.race([
+        Promise.resolve(body).then((value) => ({ value })),
+        ctx.suspension.promise.then((wait) => ({ wait })),
+      ]);
       ctx.close();
       if (ctx.emitsPending) await ctx.flushEmits();
-      if (this.stopKind === "cancel") return { status: "cancelled", event: cancelledEventData() };
+      if (this.stopKind === "cancel") return await this.#cancelled();
       if (this.stopKind !== undefined) throw this.#abort.reason;
+      if ("wait" in ended) {
+        const { runAt, wakeOn } = ended.wait;
+        this.#logger.debug({ event: "task.wait_started", runAt }, "task waiting");
+        return { status: "waiting", runAt: runAt ?? NEVER_DUE, wakeOn };
+      }
+      const value = ended.value;
       const result = parseWith(this.#definition.result, value, `result of task "${task.name}"`);
       return { status: "completed", result: encode(result), event: encode({ result }) };
     } catch (error) {
@@ -170,13 +185,33 @@ class TaskRun {
     }
   }
 
+  /**
+   * A cancelled run ends `cancelled` once its children are: active ones are cancelled first (on whichever
+   * node runs them) and the task waits for them, woken as each settles.
+   */
+  async #cancelled(): Promise<Settlement> {
+    const { store, clock } = this.#deps;
+    const active = await cancelChildren(store, this.#claimed.task.id, clock.now());
+    if (active.length === 0) return { status: "cancelled", event: cancelledEventData() };
+    this.#logger.info(
+      { event: "task.cancel_waiting", children: active.length },
+      "waiting for children to cancel",
+    );
+    return { status: "waiting", runAt: NEVER_DUE, wakeOn: { children: active } };
+  }
+
   /** How a run that threw (or was stopped) ends: handed back, cancelled, retried later, or failed. */
-  #settlementAfter(thrown: unknown): Settlement {
+  async #settlementAfter(thrown: unknown): Promise<Settlement> {
     const kind = this.stopKind;
     const now = this.#deps.clock.now();
     if (kind === "shutdown") return { status: "queued", runAt: now };
-    if (kind === "cancel" || isTaskwireError(thrown, "CANCELLED")) {
-      return { status: "cancelled", event: cancelledEventData() };
+    // A child's CancelledError surfacing from `handle.result()` is the parent's failure to handle, not a
+    // cancel of the parent: only a cancel of this task (or its own CancelledError) ends it `cancelled`.
+    if (
+      kind === "cancel" ||
+      (isTaskwireError(thrown, "CANCELLED") && isOwnCancel(thrown, this.#claimed.task.id))
+    ) {
+      return await this.#cancelled();
     }
     const cause = kind === "timeout" ? this.#abort.reason : thrown;
     const error = serializeError(cause);
@@ -214,10 +249,15 @@ class TaskRun {
   }
 }
 
+function isOwnCancel(error: { details?: Record<string, unknown> | undefined }, taskId: string): boolean {
+  return error.details?.taskId === undefined || error.details.taskId === taskId;
+}
+
 function logSettlement(logger: LazyLogger, settlement: Settlement): void {
   if (settlement.status === "completed") logger.info({ event: "task.run_completed" }, "task completed");
   else if (settlement.status === "failed")
     logger.info({ event: "task.run_failed", code: settlement.error.code }, "task failed");
   else if (settlement.status === "cancelled") logger.info({ event: "task.run_cancelled" }, "task cancelled");
   else if (settlement.status === "queued") logger.info({ event: "task.lease_released" }, "task handed back");
+  else if (settlement.status === "waiting") logger.debug({ event: "task.wait_settled" }, "task waiting");
 }

@@ -53,7 +53,10 @@ export async function* subscribeEvents(
         if (record.seq !== cursor + 1) throw outOfOrder(taskId, cursor, record.seq);
         cursor = record.seq;
         yield toEvent(record);
-        if (isTerminalEventName(record.name)) return;
+        // Only the task's current terminal event ends the stream: a retried task has an earlier `failed`
+        // in its history, and its new run's events follow it.
+        if (isTerminalEventName(record.name) && (await isCurrentTerminal(store, taskId, record.seq, known)))
+          return;
       }
       if (records.length === batchSize) continue;
       if (records.length === 0 && recheck) {
@@ -74,4 +77,15 @@ function outOfOrder(taskId: string, cursor: number, seq: number): TaskwireError 
     `The store returned event seq ${seq} of task ${taskId} where seq ${cursor + 1} was expected.`,
     { details: { taskId, expected: cursor + 1, got: seq } },
   );
+}
+
+async function isCurrentTerminal(
+  store: TaskStore,
+  taskId: string,
+  seq: number,
+  known: Pick<TaskRecord, "status" | "lastSeq"> | undefined,
+): Promise<boolean> {
+  if (known && isTerminalStatus(known.status) && known.lastSeq === seq) return true;
+  const task = await store.getTask(taskId);
+  return !task || (isTerminalStatus(task.status) && task.lastSeq === seq);
 }

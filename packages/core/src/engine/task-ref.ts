@@ -40,15 +40,31 @@ export interface FailedEventData {
   error: { code: string; message: string; internal?: true };
 }
 
-/** Terminal events: exactly one ends every task's stream. */
+/** Terminal events: the current one ends a task's stream (a retried task has earlier ones in its history). */
 export type TerminalEvent<TDef extends AnyTaskDefinition> =
   | { seq: number; name: "completed"; data: { result: InferTaskResult<TDef> }; at: Date }
   | { seq: number; name: "failed"; data: FailedEventData; at: Date }
   | { seq: number; name: "cancelled"; data: { reason: string }; at: Date };
 
+/** The payload of a `child` bridge event: a child was created (`queued`) or settled. */
+export interface ChildEventData {
+  taskId: string;
+  task: string;
+  status: "queued" | "completed" | "failed" | "cancelled";
+}
+
+/** A `child` bridge event in a parent's stream (one when a child is created, one when it settles). */
+export interface ChildEvent {
+  seq: number;
+  name: "child";
+  data: ChildEventData;
+  at: Date;
+}
+
 /** Every visible WAL event of a task, as `subscribe` yields it. */
 export type TaskEvent<TDef extends AnyTaskDefinition = AnyTaskDefinition> =
   | EmittedEvent<TDef>
+  | ChildEvent
   | TerminalEvent<TDef>;
 
 /** A point-in-time view of a task. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
+import type { z } from "zod";
 import { type Clock, systemClock } from "../clock/clock";
 import { canonicalEncode, encode } from "../codec/codec";
 import {
@@ -11,13 +12,26 @@ import {
 } from "../errors/taskwire-error";
 import { toSidecar } from "../identity/task-user";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
-import type { TaskFilter, TaskRecord, TaskStatus, TaskStore } from "../store/task-store";
-import type { AnyTaskDefinition, InferTaskInput } from "../task/define-task";
+import type { TaskFilter, TaskRecord, TaskStore } from "../store/task-store";
+import type { AnyTaskDefinition, InferTaskInput, InferTaskSignals } from "../task/define-task";
 import { parseWith } from "../task/validate";
 import { type TaskRegistration, TaskRegistry } from "./registry";
-import { cancelledEventData, type RunnerDeps } from "./runner";
+
+export type { CancelResult, SignalOptions, SignalResult } from "./task-controls";
+
+import type { RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
 import { type SubscribeOptions, subscribeEvents } from "./subscribe";
+import {
+  type CancelResult,
+  type ControlDeps,
+  cancelTask,
+  retryTask,
+  type SignalName,
+  type SignalOptions,
+  type SignalResult,
+  signalTask,
+} from "./task-controls";
 import { newTaskId } from "./task-id";
 import type { DefinitionOf, TaskEvent, TaskId, TaskLike, TaskRef, TaskSnapshot } from "./task-ref";
 import { Worker } from "./worker";
@@ -58,8 +72,6 @@ export interface StartOptions {
    * input with the same key is an `IdempotencyConflictError`. `"input"` derives the key from the input.
    */
   idempotencyKey?: string;
-  /** Parent task id (set by child-task spawning). */
-  parentId?: string;
   /**
    * Refuse the start with a `BackpressureError` when the owner already has this many queued, running or
    * retrying tasks. Enforced atomically by the store, after the idempotency key: a start that re-attaches
@@ -75,15 +87,6 @@ export interface StartResult<TDef extends AnyTaskDefinition = AnyTaskDefinition>
   taskId: TaskId<TDef>;
   /** False when an idempotency key attached this call to an existing run. */
   created: boolean;
-}
-
-/** What `cancel` returns. */
-export interface CancelResult {
-  taskId: string;
-  /** The task's status after the request. */
-  status: TaskStatus;
-  /** `cancelled` (was waiting), `requested` (running; it will stop), `already_requested`, `already_finished`. */
-  outcome: "cancelled" | "requested" | "already_requested" | "already_finished";
 }
 
 /** Filter of `taskflow.list` (a user context always narrows it to its own tasks). */
@@ -123,8 +126,29 @@ export interface Taskflow {
     taskId: TaskId<TDef> | string,
     options?: SubscribeOptions,
   ): AsyncIterable<TaskEvent<TDef>>;
-  /** Requests cancellation (sticky, idempotent); cancelling a finished task changes nothing and says so. */
+  /**
+   * Requests cancellation of a task and its active children (sticky, idempotent); cancelling a finished
+   * task changes nothing and says so (active children are still cancelled).
+   */
   cancel(taskId: string): Promise<CancelResult>;
+  /**
+   * Delivers a signal declared by the task (`defineTask({ signals })`): validated, kept in arrival order per
+   * name until a `ctx.waitForSignal(name)` consumes it, deduplicated by `idempotencyKey`. Owner only;
+   * `TaskFinishedError` for a finished task.
+   */
+  signal<TDef extends AnyTaskDefinition = AnyTaskDefinition, K extends SignalName<TDef> = SignalName<TDef>>(
+    taskId: TaskId<TDef> | string,
+    name: K,
+    payload: z.input<InferTaskSignals<TDef>[K]>,
+    options?: SignalOptions,
+  ): Promise<SignalResult>;
+  /**
+   * Puts a `failed` task back to `queued` (its completed checkpoints are not re-run; its events continue
+   * after the `failed` one). `NotResumableError` for a task in any other status.
+   */
+  retry<TDef extends AnyTaskDefinition = AnyTaskDefinition>(
+    taskId: TaskId<TDef> | string,
+  ): Promise<TaskSnapshot<TDef>>;
   /** Lists tasks (the current user's only, inside a user context), newest first. */
   list(filter?: ListFilter): Promise<TaskSnapshot[]>;
   /** Stops claiming, hands running tasks back for another worker, and closes the store. */
@@ -167,6 +191,13 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           pollIntervalMs: options.pollIntervalMs ?? 1000,
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
         });
+  const controls: ControlDeps = {
+    store,
+    registry,
+    clock,
+    logger,
+    stopLocal: (taskId) => worker?.stopForCancel(taskId),
+  };
   let shuttingDown = false;
   let shutdownPromise: Promise<void> | undefined;
 
@@ -212,7 +243,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           input: encode(parsed),
           owner: user.userId,
           identity: JSON.stringify(toSidecar(user)),
-          parentId: startOptions.parentId ?? null,
+          parentId: null, // only ctx.spawn makes children (with the parent's owner)
           runAt: t,
           now: t,
           idempotency,
@@ -268,10 +299,16 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
 
     async cancel(taskId) {
       await readOwned(taskId);
-      const { task, outcome } = await store.requestCancel(taskId, now(), cancelledEventData());
-      if (outcome === "requested" || outcome === "already_requested") worker?.stopForCancel(taskId);
-      logger.info({ event: "task.cancel_requested", taskId, outcome }, "cancel requested");
-      return { taskId, status: task.status, outcome };
+      return cancelTask(controls, taskId);
+    },
+
+    async signal(taskId, name, payload, signalOptions = {}) {
+      return signalTask(controls, await readOwned(taskId), name, payload, signalOptions);
+    },
+
+    async retry(taskId) {
+      await readOwned(taskId);
+      return (await retryTask(controls, taskId)) as never;
     },
 
     async list(filter = {}) {

@@ -1,6 +1,13 @@
 import type { Logger } from "pino";
 import { Bell } from "../internal/bell";
-import type { ClaimedTask, Settlement, TaskStore, Unwatch } from "../store/task-store";
+import {
+  type ClaimedTask,
+  isTerminalStatus,
+  NEVER_DUE,
+  type Settlement,
+  type TaskStore,
+  type Unwatch,
+} from "../store/task-store";
 import type { TaskRegistry } from "./registry";
 import { type RunHandle, type RunnerDeps, startRun } from "./runner";
 
@@ -51,6 +58,7 @@ export class Worker {
   #loop: Promise<void> | undefined;
   #stopHeartbeat: (() => void) | undefined;
   #unwatchCancels: Unwatch | undefined;
+  #unwatchWork: Unwatch | undefined;
   #wakeTimers = new Set<() => void>();
 
   constructor(deps: RunnerDeps, options: WorkerOptions) {
@@ -72,6 +80,8 @@ export class Worker {
 
   start(): void {
     this.#unwatchCancels = this.#store.watchCancels((taskId) => this.#running.get(taskId)?.stop("cancel"));
+    // A waiting task woken by an event (a child settled, a signal, a retry), here or on another node.
+    this.#unwatchWork = this.#store.watchWork(() => this.wake());
     this.#stopHeartbeat = this.#heartbeatEvery(Math.max(50, Math.floor(this.#options.leaseMs / 3)));
     this.#loop = this.#run();
     this.#logger.info(
@@ -155,6 +165,7 @@ export class Worker {
     // other node reclaims a task whose step is still running here.
     this.#stopHeartbeat?.();
     this.#unwatchCancels?.();
+    this.#unwatchWork?.();
     this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
   }
 
@@ -215,14 +226,16 @@ export class Worker {
     let settlement: Settlement | undefined;
     try {
       settlement = await handle.done;
-      if (settlement?.status === "retrying" && !this.#stopping) this.wakeAt(settlement.runAt);
+      // Due times (a retry's backoff, a durable timer) wake this worker; event wake-ups come by watchWork.
+      const due =
+        settlement?.status === "retrying" || settlement?.status === "waiting" ? settlement.runAt : NEVER_DUE;
+      if (due !== NEVER_DUE && !this.#stopping) this.wakeAt(due);
     } catch (error) {
       this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
     } finally {
       if (!settling()) this.#handlers -= 1;
       // The in-memory token is kept only while this process may run the task again.
-      if (settlement?.status !== "retrying" && settlement?.status !== "queued")
-        this.#deps.tokens.delete(taskId);
+      if (settlement === undefined || isTerminalStatus(settlement.status)) this.#deps.tokens.delete(taskId);
       // A retry due at once may already be claimed again (same batch as this settlement): keep that run.
       if (this.#running.get(taskId) === handle) this.#running.delete(taskId);
       if (this.#backlog || this.#stopping) this.#bell.ring();

@@ -24,6 +24,14 @@ export const ErrorCode = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   NOT_IN_TASK: "NOT_IN_TASK",
   INTERNAL: "INTERNAL",
+  /** A child task failed; its error is in `details.error`. */
+  CHILD_FAILED: "CHILD_FAILED",
+  /** `ctx.waitForSignal` timed out. */
+  SIGNAL_TIMEOUT: "SIGNAL_TIMEOUT",
+  /** The task is finished: it takes no more signals. */
+  TASK_FINISHED: "TASK_FINISHED",
+  /** `retry` of a task that is not `failed`. */
+  NOT_RESUMABLE: "NOT_RESUMABLE",
   /** HTTP only: the request body is not valid JSON. */
   INVALID_JSON: "INVALID_JSON",
   /** HTTP only: the request body is larger than the configured limit. */

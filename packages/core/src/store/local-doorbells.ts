@@ -28,6 +28,8 @@ interface Watcher<TArgs extends unknown[]> {
 export class LocalDoorbells {
   #events = new Map<string, Set<Watcher<[]>>>();
   #cancels = new Set<Watcher<[string]>>();
+  #work = new Set<Watcher<[]>>();
+  #workPending = false;
   #pendingEvents = new Set<string>();
   #pendingCancels = new Set<string>();
   #scheduled = false;
@@ -65,6 +67,28 @@ export class LocalDoorbells {
       watcher.active = false;
       this.#cancels.delete(watcher);
     };
+  }
+
+  /** Adds a work watcher (`TaskStore.watchWork`); the returned `Unwatch` is idempotent. */
+  watchWork(onWork: () => void): Unwatch {
+    const watcher: Watcher<[]> = { fn: AsyncLocalStorage.bind(onWork), active: true };
+    this.#work.add(watcher);
+    return () => {
+      watcher.active = false;
+      this.#work.delete(watcher);
+    };
+  }
+
+  /** Whether anyone watches for work. */
+  hasWorkWatchers(): boolean {
+    return this.#work.size > 0;
+  }
+
+  /** After a commit that made a task claimable by a wake-up: rings every work watcher (coalesced). */
+  ringWork(): void {
+    if (this.#work.size === 0) return;
+    this.#workPending = true;
+    this.#schedule();
   }
 
   /** Task ids with at least one event watcher. */
@@ -107,8 +131,11 @@ export class LocalDoorbells {
   close(): void {
     for (const set of this.#events.values()) for (const watcher of set) watcher.active = false;
     for (const watcher of this.#cancels) watcher.active = false;
+    for (const watcher of this.#work) watcher.active = false;
     this.#events.clear();
     this.#cancels.clear();
+    this.#work.clear();
+    this.#workPending = false;
     this.#pendingEvents.clear();
     this.#pendingCancels.clear();
   }
@@ -124,14 +151,17 @@ export class LocalDoorbells {
     this.#scheduled = false;
     const events = [...this.#pendingEvents];
     const cancels = [...this.#pendingCancels];
+    const work = this.#workPending;
     this.#pendingEvents.clear();
     this.#pendingCancels.clear();
+    this.#workPending = false;
     for (const taskId of events) {
       for (const watcher of [...(this.#events.get(taskId) ?? [])]) this.#call(watcher, []);
     }
     for (const taskId of cancels) {
       for (const watcher of [...this.#cancels]) this.#call(watcher, [taskId]);
     }
+    if (work) for (const watcher of [...this.#work]) this.#call(watcher, []);
   }
 
   #call<TArgs extends unknown[]>(watcher: Watcher<TArgs>, args: TArgs): void {

@@ -1,18 +1,26 @@
-import { StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
+import { NotResumableError, TaskFinishedError } from "../errors/flow-errors";
+import { CancelledError, StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
+import { childEventData } from "./child-event";
 import { LocalDoorbells } from "./local-doorbells";
 import { newTaskRecord } from "./new-task-record";
 import {
   ACTIVE_STATUSES,
   type CancelOutcome,
+  CHILD_EVENT,
+  type ChildSpawn,
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
   type EventRecord,
+  isEmittedEventName,
   isTerminalStatus,
   type Lease,
   type LeaseState,
+  type NewEvent,
+  type NewSignal,
   type NewTask,
   type Settlement,
+  type SignalDelivery,
   type StepRecord,
   type TaskFilter,
   type TaskHistory,
@@ -20,7 +28,15 @@ import {
   type TaskStore,
   type TerminalEventName,
   type Unwatch,
+  type WakeOn,
 } from "./task-store";
+
+interface SignalEntry {
+  name: string;
+  index: number;
+  payload: string;
+  idempotencyKey: string | undefined;
+}
 
 interface IdempotencyEntry {
   taskId: string;
@@ -43,6 +59,7 @@ class MemoryStore implements TaskStore {
   #steps = new Map<string, Map<number, StepRecord>>();
   #events = new Map<string, EventRecord[]>();
   #idempotency = new Map<string, IdempotencyEntry>();
+  #signals = new Map<string, SignalEntry[]>();
   #bells = new LocalDoorbells();
   #closed = false;
 
@@ -122,7 +139,8 @@ class MemoryStore implements TaskStore {
       .filter(
         (t) =>
           names.has(t.name) &&
-          (((t.status === "queued" || t.status === "retrying") && t.runAt <= request.now) ||
+          (((t.status === "queued" || t.status === "retrying" || t.status === "waiting") &&
+            t.runAt <= request.now) ||
             (t.status === "running" && (t.leaseExpiresAt ?? 0) < request.now)),
       )
       .sort((a, b) => a.runAt - b.runAt)
@@ -145,11 +163,8 @@ class MemoryStore implements TaskStore {
   async loadHistory(taskId: string): Promise<TaskHistory> {
     this.#check();
     const steps = [...(this.#steps.get(taskId)?.values() ?? [])].sort((a, b) => a.position - b.position);
-    const task = this.#tasks.get(taskId);
-    const events = this.#events.get(taskId) ?? [];
-    const eventNames = (task && isTerminalStatus(task.status) ? events.slice(0, -1) : events).map(
-      (e) => e.name,
-    );
+    const eventNames: string[] = [];
+    for (const e of this.#events.get(taskId) ?? []) if (isEmittedEventName(e.name)) eventNames.push(e.name);
     return { steps: steps.map((s) => ({ ...s })), eventNames };
   }
 
@@ -162,15 +177,17 @@ class MemoryStore implements TaskStore {
     steps.set(step.position, { ...step });
   }
 
-  async appendEvent(lease: Lease, event: EventRecord): Promise<void> {
+  async appendEvent(lease: Lease, event: NewEvent): Promise<number> {
     this.#check();
     const task = this.#fenced(lease);
-    if (event.seq !== task.lastSeq + 1) {
-      throw new StoreConflictError(task.id, `event seq ${event.seq} is not the next seq ${task.lastSeq + 1}`);
+    if (event.position !== task.emits) {
+      throw new StoreConflictError(
+        task.id,
+        `emit position ${event.position} is not the next one ${task.emits}`,
+      );
     }
-    this.#events.get(task.id)!.push({ ...event });
-    task.lastSeq = event.seq;
-    this.#bells.ringEvents(task.id);
+    task.emits += 1;
+    return this.#append(task, event.name, event.data, event.at);
   }
 
   async settleTask(lease: Lease, settlement: Settlement, now: number): Promise<void> {
@@ -202,6 +219,12 @@ class MemoryStore implements TaskStore {
         task.status = "queued";
         task.runAt = settlement.runAt;
         break;
+      case "waiting":
+        task.status = "waiting";
+        task.runAt = settlement.runAt;
+        // A wake-up that raced the settlement (a child settled, a signal came) is not lost.
+        if (this.#wakeDue(task, settlement.wakeOn)) this.#wake(task, now);
+        break;
     }
   }
 
@@ -212,15 +235,89 @@ class MemoryStore implements TaskStore {
     if (isTerminalStatus(task.status)) return { task: { ...task }, outcome: "already_finished" };
     const first = task.cancelRequestedAt === null;
     if (first) task.cancelRequestedAt = now;
-    if (task.status === "queued" || task.status === "retrying") {
-      task.revision += 1;
-      task.updatedAt = now;
-      this.#terminal(task, "cancelled", event, now);
-      return { task: { ...task }, outcome: "cancelled" };
-    }
     task.updatedAt = now;
+    if (task.status !== "running") {
+      task.revision += 1;
+      if (!this.#hasActiveChildren(task.id)) {
+        this.#terminal(task, "cancelled", event, now);
+        return { task: { ...task }, outcome: "cancelled" };
+      }
+      // Its children must be cancelled first: a worker claims it now, cancels them and settles it later.
+      this.#wake(task, now);
+    }
     if (first) this.#bells.cancelRequested(taskId);
     return { task: { ...task }, outcome: first ? "requested" : "already_requested" };
+  }
+
+  async spawnChild(lease: Lease, spawn: ChildSpawn): Promise<void> {
+    this.#check();
+    const parent = this.#fenced(lease);
+    if (this.#steps.get(parent.id)!.has(spawn.step.position))
+      throw new StoreConflictError(parent.id, `step #${spawn.step.position} is already recorded`);
+    if (parent.cancelRequestedAt !== null) throw new CancelledError(parent.id);
+    this.#steps.get(parent.id)!.set(spawn.step.position, { ...spawn.step });
+    const { id, name, input, runAt } = spawn.child;
+    const child = newTaskRecord({
+      id,
+      name,
+      input,
+      runAt,
+      owner: parent.owner,
+      identity: parent.identity,
+      parentId: parent.id,
+      now: spawn.now,
+    });
+    this.#tasks.set(id, child);
+    this.#steps.set(id, new Map());
+    this.#events.set(id, []);
+    this.#append(parent, CHILD_EVENT, spawn.event, spawn.now);
+    this.#bells.ringWork();
+  }
+
+  async deliverSignal(signal: NewSignal): Promise<SignalDelivery> {
+    this.#check();
+    const task = this.#tasks.get(signal.taskId);
+    if (!task) throw new TaskNotFoundError(signal.taskId);
+    const signals = this.#signals.get(task.id) ?? [];
+    const prior =
+      signal.idempotencyKey === undefined
+        ? undefined
+        : signals.find((s) => s.idempotencyKey === signal.idempotencyKey);
+    if (prior) return { task: { ...task }, index: prior.index, duplicate: true };
+    if (isTerminalStatus(task.status)) throw new TaskFinishedError(task.id, task.status);
+    const index = signals.filter((s) => s.name === signal.name).length;
+    signals.push({
+      name: signal.name,
+      index,
+      payload: signal.payload,
+      idempotencyKey: signal.idempotencyKey,
+    });
+    this.#signals.set(task.id, signals);
+    task.updatedAt = signal.now;
+    if (task.status === "waiting") {
+      task.revision += 1;
+      this.#wake(task, signal.now);
+    }
+    return { task: { ...task }, index, duplicate: false };
+  }
+
+  async readSignal(taskId: string, name: string, index: number): Promise<string | undefined> {
+    this.#check();
+    return this.#signals.get(taskId)?.find((s) => s.name === name && s.index === index)?.payload;
+  }
+
+  async retryTask(taskId: string, now: number): Promise<TaskRecord> {
+    this.#check();
+    const task = this.#tasks.get(taskId);
+    if (!task) throw new TaskNotFoundError(taskId);
+    if (task.status !== "failed") throw new NotResumableError(taskId, task.status);
+    task.status = "queued";
+    task.revision += 1;
+    task.attempt += 1;
+    task.runAt = now;
+    task.updatedAt = now;
+    this.#bells.ringWork();
+    return { ...task };
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
@@ -238,6 +335,42 @@ class MemoryStore implements TaskStore {
     return this.#bells.watchCancels(onCancel);
   }
 
+  watchWork(onWork: () => void): Unwatch {
+    return this.#bells.watchWork(onWork);
+  }
+
+  /** Appends a WAL event at the next seq and rings the task's watchers. */
+  #append(task: TaskRecord, name: string, data: string, at: number): number {
+    task.lastSeq += 1;
+    this.#events.get(task.id)!.push({ seq: task.lastSeq, name, data, at });
+    this.#bells.ringEvents(task.id);
+    return task.lastSeq;
+  }
+
+  /** Makes a waiting (or cancel-pending) task claimable now and tells the workers. */
+  #wake(task: TaskRecord, now: number): void {
+    task.status = "queued";
+    task.runAt = now;
+    task.updatedAt = now;
+    this.#bells.ringWork();
+  }
+
+  #wakeDue(task: TaskRecord, wakeOn: WakeOn): boolean {
+    if (wakeOn.cancel && task.cancelRequestedAt !== null) return true;
+    for (const id of wakeOn.children ?? []) {
+      const child = this.#tasks.get(id);
+      if (child && isTerminalStatus(child.status)) return true;
+    }
+    const signals = this.#signals.get(task.id) ?? [];
+    return (wakeOn.signals ?? []).some((w) => signals.some((s) => s.name === w.name && s.index === w.index));
+  }
+
+  #hasActiveChildren(taskId: string): boolean {
+    for (const t of this.#tasks.values())
+      if (t.parentId === taskId && ACTIVE_STATUSES.includes(t.status)) return true;
+    return false;
+  }
+
   #claim(task: TaskRecord, workerId: string, now: number, leaseMs: number): Lease {
     task.status = "running";
     task.revision += 1;
@@ -248,11 +381,18 @@ class MemoryStore implements TaskStore {
     return { taskId: task.id, workerId, revision: task.revision };
   }
 
+  /** A task reached a terminal status: its terminal event, and its parent's `child` event and wake-up. */
   #terminal(task: TaskRecord, status: TerminalEventName, data: string, now: number): void {
     task.status = status;
-    task.lastSeq += 1;
-    this.#events.get(task.id)!.push({ seq: task.lastSeq, name: status, data, at: now });
-    this.#bells.ringEvents(task.id);
+    this.#append(task, status, data, now);
+    const parent = task.parentId === null ? undefined : this.#tasks.get(task.parentId);
+    if (!parent) return;
+    this.#append(parent, CHILD_EVENT, childEventData(task.id, task.name, status), now);
+    parent.updatedAt = now;
+    if (parent.status === "waiting") {
+      parent.revision += 1;
+      this.#wake(parent, now);
+    }
   }
 
   #holds(task: TaskRecord, lease: Lease): boolean {

@@ -32,6 +32,7 @@ describe("newTaskRecord", () => {
       leaseExpiresAt: null,
       cancelRequestedAt: null,
       lastSeq: 0,
+      emits: 0,
       parentId: "p1",
       createdAt: 40,
       updatedAt: 40,

@@ -3,7 +3,7 @@ import type { NewTask, TaskRecord } from "./task-store";
 /**
  * The record `TaskStore.createTask` inserts for `spec`: `queued` (revision 1, claims 0, no lease), or,
  * with `claimFor`, already `running` under that worker's lease (revision 2, claims 1,
- * `leaseExpiresAt = now + leaseMs`). Attempt 1, lastSeq 0, no result, error or cancel request.
+ * `leaseExpiresAt = now + leaseMs`). Attempt 1, lastSeq 0, emits 0, no result, error or cancel request.
  * @example const task = newTaskRecord(spec); insert(task); return { created: true, task };
  */
 export function newTaskRecord(spec: NewTask): TaskRecord {
@@ -25,6 +25,7 @@ export function newTaskRecord(spec: NewTask): TaskRecord {
     leaseExpiresAt: claim ? spec.now + claim.leaseMs : null,
     cancelRequestedAt: null,
     lastSeq: 0,
+    emits: 0,
     parentId: spec.parentId,
     createdAt: spec.now,
     updatedAt: spec.now,

@@ -32,6 +32,7 @@ export const TaskStatus = {
   QUEUED: "queued",
   RUNNING: "running",
   RETRYING: "retrying",
+  WAITING: "waiting",
   COMPLETED: "completed",
   FAILED: "failed",
   CANCELLED: "cancelled",
@@ -89,6 +90,11 @@ export interface TaskRecord {
   /** Set once by the first cancel request; sticky. */
   cancelRequestedAt: number | null;
   lastSeq: number;
+  /**
+   * How many events the task itself emitted (its emit positions 0 … emits - 1). `lastSeq` also counts
+   * terminal events and `child` bridge events, which take a seq but no emit position.
+   */
+  emits: number;
   parentId: string | null;
   createdAt: number;
   updatedAt: number;
@@ -131,8 +137,8 @@ export interface NewTask {
   /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
   claimFor?: { workerId: string; leaseMs: number };
   /**
-   * Refuse the insert (result `limited`) when the owner already has this many `queued`, `running` or
-   * `retrying` tasks. Checked after the idempotency key (a live key attaches even at the limit) and
+   * Refuse the insert (result `limited`) when the owner already has this many active tasks
+   * (`ACTIVE_STATUSES`: `queued`, `running`, `retrying`, `waiting`). Checked after the idempotency key (a live key attaches even at the limit) and
    * atomically with the insert, so concurrent creates that all pass it never exceed it.
    */
   maxActivePerOwner?: number;
@@ -145,7 +151,26 @@ export type CreateTaskResult =
   | { created: false; limited: true; active: number };
 
 /** Statuses that count against `maxActivePerOwner`. */
-export const ACTIVE_STATUSES: readonly TaskStatus[] = Object.freeze(["queued", "running", "retrying"]);
+export const ACTIVE_STATUSES: readonly TaskStatus[] = Object.freeze([
+  "queued",
+  "running",
+  "retrying",
+  "waiting",
+]);
+
+/** Name of the bridge event a parent's WAL gets when a child is created and when it settles. */
+export const CHILD_EVENT = "child";
+
+/**
+ * Whether a WAL event named `name` was emitted by the task body (it has an emit position), as opposed to
+ * a terminal event or a `child` bridge event. Task event names can never be one of those (reserved).
+ */
+export function isEmittedEventName(name: string): boolean {
+  return name !== CHILD_EVENT && !isTerminalEventName(name);
+}
+
+/** `runAt` of a `waiting` task that only an event (a child, a signal) can wake. */
+export const NEVER_DUE = Number.MAX_SAFE_INTEGER;
 
 /** What {@link TaskStore.claimTasks} asks for. */
 export interface ClaimRequest {
@@ -185,11 +210,69 @@ export interface EventRecord {
   at: number;
 }
 
+/** An event the running task emits; the store gives it the next seq. */
+export interface NewEvent {
+  /** Emit position: the task's 0-based count of emitted events (bridge and terminal events excluded). */
+  position: number;
+  name: string;
+  /** Encoded payload. */
+  data: string;
+  at: number;
+}
+
 /** Everything a replay needs: checkpoints by position and the names of already-emitted events. */
 export interface TaskHistory {
   steps: StepRecord[];
-  /** Names of the non-terminal events in seq order (index i is seq i + 1). */
+  /**
+   * Names of the task's emitted events by emit position (index i is emit position i), in seq order:
+   * terminal events (a retried task has some in its history) and `child` bridge events are left out.
+   */
   eventNames: string[];
+}
+
+/** What may wake a `waiting` task before its `runAt`. */
+export interface WakeOn {
+  /** Child task ids: the task is woken when any of them is (or already was) terminal. */
+  children?: readonly string[];
+  /** Signals: woken once the task has more than `index` signals named `name`. */
+  signals?: ReadonlyArray<{ name: string; index: number }>;
+  /**
+   * Woken when the task has a cancel request (a body's wait is; a cancelled task waiting for its children
+   * to settle is not). Covers a cancel recorded on another node while the run was parking.
+   */
+  cancel?: boolean;
+}
+
+/** What {@link TaskStore.spawnChild} writes, atomically, under the parent's lease. */
+export interface ChildSpawn {
+  /** The parent's spawn checkpoint (its output is the encoded child id). */
+  step: StepRecord;
+  /** The child; its owner, identity and `parentId` come from the parent's record. */
+  child: { id: string; name: string; input: string; runAt: number };
+  /** Encoded payload of the parent's `child` event with `status: "queued"` (see `childEventData`). */
+  event: string;
+  now: number;
+}
+
+/** What {@link TaskStore.deliverSignal} records. */
+export interface NewSignal {
+  taskId: string;
+  name: string;
+  /** Encoded, already-validated payload. */
+  payload: string;
+  /** Deduplicates deliveries per task: a key already used returns the first delivery. */
+  idempotencyKey?: string;
+  now: number;
+}
+
+/** Outcome of {@link TaskStore.deliverSignal}. */
+export interface SignalDelivery {
+  /** The task after the delivery (woken to `queued` if it was `waiting`). */
+  task: TaskRecord;
+  /** 0-based position of this signal among the task's signals of the same name (arrival order). */
+  index: number;
+  /** True when the idempotency key matched an earlier delivery (nothing new was written). */
+  duplicate: boolean;
 }
 
 /** How a worker ends (or pauses) its hold on a task. */
@@ -198,14 +281,16 @@ export type Settlement =
   | { status: "failed"; error: SerializedError; event: string }
   | { status: "cancelled"; event: string }
   | { status: "retrying"; error: SerializedError; runAt: number }
-  | { status: "queued"; runAt: number };
+  | { status: "queued"; runAt: number }
+  | { status: "waiting"; runAt: number; wakeOn: WakeOn };
 
 /** Outcome of {@link TaskStore.requestCancel}. */
 export interface CancelOutcome {
   task: TaskRecord;
   /**
-   * `cancelled`: it was queued/retrying and is now cancelled (terminal event appended);
-   * `requested`: it is running and the request was recorded (the runner will settle it);
+   * `cancelled`: it was queued, retrying or waiting without active children and is now cancelled
+   * (terminal event appended); `requested`: the request was recorded and a worker will settle the task
+   * (it is running, or it has active children to cancel first);
    * `already_requested`: a previous request is still pending; `already_finished`: it was terminal, unchanged.
    */
   outcome: "cancelled" | "requested" | "already_requested" | "already_finished";
@@ -259,8 +344,8 @@ export interface TaskStore {
   listTasks(filter?: TaskFilter): Promise<TaskRecord[]>;
 
   /**
-   * Atomically claims up to `limit` tasks whose name is in `names` and that are either `queued`/`retrying`
-   * with `runAt <= now`, or `running` with `leaseExpiresAt < now` (their worker died). Each claimed task
+   * Atomically claims up to `limit` tasks whose name is in `names` and that are either
+   * `queued`/`retrying`/`waiting` with `runAt <= now`, or `running` with `leaseExpiresAt < now` (their worker died). Each claimed task
    * becomes `running`, gets `leaseOwner = workerId`, `leaseExpiresAt = now + leaseMs`, `claims + 1` and a
    * new revision. Oldest `runAt` first. Two concurrent claimers never receive the same task.
    * Tasks with a pending cancel request are claimed too (the runner settles them `cancelled`).
@@ -284,18 +369,23 @@ export interface TaskStore {
   appendStep(lease: Lease, step: StepRecord): Promise<void>;
 
   /**
-   * Appends a visible event with exactly `seq = lastSeq + 1` and bumps `lastSeq`. Fenced; atomic; rejects
-   * with `StoreConflictError` when the lease is lost or `event.seq` is not the next seq (never a gap or a
-   * duplicate). Once this resolves the event is durable, readable by {@link readEvents}, and watchers of
-   * the task have been (or are being) rung.
+   * Appends an emitted event at `seq = lastSeq + 1`, bumps `lastSeq` and `emits`, and resolves to the seq.
+   * Fenced; atomic; rejects with `StoreConflictError` when the lease is lost or `event.position` is not
+   * `emits` (never a gap or a duplicate emit). Once this resolves the event is durable, readable by
+   * {@link readEvents}, and watchers of the task have been (or are being) rung.
    */
-  appendEvent(lease: Lease, event: EventRecord): Promise<void>;
+  appendEvent(lease: Lease, event: NewEvent): Promise<number>;
 
   /**
    * Ends the lease. Fenced compare-and-swap on `lease.revision`; bumps the revision, clears the lease.
    * Terminal settlements append their terminal event (`event` is its encoded payload) at `lastSeq + 1` in
    * the same atomic write and ring watchers. `retrying` stores the error, bumps `attempt` and sets `runAt`;
-   * `queued` hands the task back at `runAt` (shutdown), attempt unchanged. Rejects with
+   * `queued` hands the task back at `runAt` (shutdown), attempt unchanged. `waiting` parks the task
+   * without a lease until `runAt` — unless a `wakeOn` condition already holds when the write takes the
+   * task (a child terminal, a signal there, a cancel request with `wakeOn.cancel`), in which case it becomes `queued` at `now`: a wake-up that
+   * raced the settlement is never lost. A terminal settlement of a child task also, in the same atomic
+   * write, appends a `child` event with the child's status to the parent's WAL and wakes the parent if
+   * it is `waiting` (`queued` at `now`). Rejects with
    * `StoreConflictError` when the lease is no longer held. Resolves (with nothing: read the task with
    * `getTask` if needed) once the settlement is durable; the runner settles every task, so it is kept light.
    */
@@ -303,12 +393,44 @@ export interface TaskStore {
 
   /**
    * Records a cancel request. Sticky and idempotent: `cancelRequestedAt` is set once, by the first request.
-   * A `queued`/`retrying` task is settled `cancelled` at once (terminal event appended atomically, CAS on
-   * revision); a `running` task keeps running until its worker settles it; a terminal task is unchanged.
+   * A `queued`/`retrying`/`waiting` task without active children is settled `cancelled` at once (terminal
+   * event appended atomically, CAS on revision, parent notified as for any terminal settlement); one with
+   * active children becomes `queued` at `now`, so a worker cancels the children and settles it later; a
+   * `running` task keeps running until its worker settles it; a terminal task is unchanged.
    * Rings cancel watchers (on every process for multi-process stores). Rejects with `TaskNotFoundError`
    * for an unknown id. `event` is the encoded payload of the terminal event if one is appended.
    */
   requestCancel(taskId: string, now: number, event: string): Promise<CancelOutcome>;
+
+  /**
+   * Creates a child task under the parent's lease, atomically with the parent's spawn checkpoint and its
+   * `child` event (`queued`, at the parent's `lastSeq + 1`; `emits` unchanged). The child is `queued`,
+   * with the parent's owner and identity and `parentId` = the parent. Fenced; rejects with
+   * `StoreConflictError` when the lease is lost or the checkpoint position is taken, and with
+   * `CancelledError` when the parent has a cancel request (nothing is written). Rings the parent's event
+   * watchers and the work watchers.
+   */
+  spawnChild(lease: Lease, spawn: ChildSpawn): Promise<void>;
+
+  /**
+   * Records a signal for a task, after the signals already there (arrival order per name), and wakes the
+   * task if it is `waiting` (`queued` at `now`; work watchers rung). With an idempotency key already used
+   * for this task, nothing is written and the first delivery is returned with `duplicate: true`. Rejects
+   * with `TaskNotFoundError` for an unknown task and `TaskFinishedError` for a terminal one (a duplicate
+   * key is answered first). Atomic.
+   */
+  deliverSignal(signal: NewSignal): Promise<SignalDelivery>;
+
+  /** The encoded payload of the task's `index`-th (0-based) signal named `name`, or `undefined`. */
+  readSignal(taskId: string, name: string, index: number): Promise<string | undefined>;
+
+  /**
+   * Puts a `failed` task back to `queued` at `now`: compare-and-swap on its status and revision, `attempt`
+   * bumped, the `failed` event kept in the WAL (the next events follow it). Rejects with
+   * `NotResumableError` (the current status in `details`) for any other status — of two racing retries
+   * exactly one succeeds — and `TaskNotFoundError` for an unknown id. Rings the work watchers.
+   */
+  retryTask(taskId: string, now: number): Promise<TaskRecord>;
 
   /** Events with `seq > afterSeq`, ascending, at most `limit`. */
   readEvents(taskId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
@@ -334,4 +456,11 @@ export interface TaskStore {
    * and reported the same way.
    */
   watchCancels(onCancel: (taskId: string) => void): Unwatch;
+
+  /**
+   * Rings `onWork` (no arguments; possibly spuriously or coalesced) after a task became claimable through
+   * a wake-up rather than a timer — a child settled or was spawned, a signal arrived, a task was retried,
+   * a waiting task got a cancel request — from any process. Delivered like `watchEvents`.
+   */
+  watchWork(onWork: () => void): Unwatch;
 }

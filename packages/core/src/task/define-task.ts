@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
+import type { ChildHandle, SpawnOptions } from "../engine/flows";
+import type { DefinitionOf, TaskLike } from "../engine/task-ref";
 import { InvalidDefinitionError } from "../errors/taskwire-error";
 import type { TaskUser } from "../identity/task-user";
 import type { StepOptions } from "../step/step-options";
@@ -13,6 +15,9 @@ import {
 /** Event name → payload schema. */
 export type EventSchemas = Record<string, z.ZodType>;
 
+/** Signal name → payload schema. */
+export type SignalSchemas = Record<string, z.ZodType>;
+
 /** Names the SSE bridge reserves; a task may not declare them as events. */
 export const RESERVED_EVENT_NAMES: readonly string[] = [
   "ready",
@@ -24,6 +29,7 @@ export const RESERVED_EVENT_NAMES: readonly string[] = [
   "message",
   "open",
   "heartbeat",
+  "child",
 ];
 
 /** Allowed plugin event names: no CR/LF or spaces can ever reach the SSE wire. */
@@ -32,8 +38,11 @@ export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 /** Allowed task names: dotted identifiers such as `reports.generate`. */
 export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 
-/** The context a task body receives; `emit` is typed by the task's event schemas. */
-export interface TypedTaskContext<TEvents extends EventSchemas = EventSchemas> {
+/** The context a task body receives; `emit` and `waitForSignal` are typed by the task's schemas. */
+export interface TypedTaskContext<
+  TEvents extends EventSchemas = EventSchemas,
+  TSignals extends SignalSchemas = SignalSchemas,
+> {
   readonly taskId: string;
   /** The task definition's name. */
   readonly name: string;
@@ -52,6 +61,28 @@ export interface TypedTaskContext<TEvents extends EventSchemas = EventSchemas> {
   emit<K extends keyof TEvents & string>(name: K, data: z.input<TEvents[K]>): void;
   /** Inline checkpoint: runs `fn` once and records its result; a replay returns the recorded result. */
   step<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<Awaited<T>>;
+  /**
+   * Starts a child task durably (memoized like a step: a replay returns the same child) as the same owner.
+   * `await handle.result()` waits for it without holding a worker slot.
+   */
+  spawn<T extends TaskLike>(
+    task: T,
+    input: InferTaskInput<DefinitionOf<T>>,
+    options?: SpawnOptions,
+  ): Promise<ChildHandle<InferTaskResult<DefinitionOf<T>>>>;
+  /** A durable timer: the task waits (no slot, no lease) for `ms`; a replay past the deadline does not wait again. */
+  sleep(name: string, ms: number): Promise<void>;
+  /** A durable timer until `at`. */
+  sleepUntil(name: string, at: Date | number): Promise<void>;
+  /**
+   * Waits (no slot, no lease) for the next signal `name` declared in `signals`; the k-th wait consumes the
+   * k-th signal of that name, so one sent before the wait is never lost. A timeout rejects with
+   * `SignalTimeoutError`.
+   */
+  waitForSignal<K extends keyof TSignals & string>(
+    name: K,
+    options?: { timeoutMs?: number },
+  ): Promise<z.output<TSignals[K]>>;
 }
 
 /** What `defineTask` accepts. */
@@ -59,6 +90,7 @@ export interface TaskOptions<
   TInput extends z.ZodType,
   TResult extends z.ZodType,
   TEvents extends EventSchemas,
+  TSignals extends SignalSchemas = Record<never, never>,
 > {
   /** Unique dotted name, e.g. `reports.generate`. */
   name: string;
@@ -66,12 +98,17 @@ export interface TaskOptions<
   result: TResult;
   /** Event name → payload schema. @default {} */
   events?: TEvents;
+  /** Signal name → payload schema: what `taskflow.signal` may deliver and `ctx.waitForSignal` waits for. @default {} */
+  signals?: TSignals;
   /** Task-level retries. @default { maxAttempts: 3, backoff: "exponential", initialDelayMs: 1000 } */
   retry?: RetryPolicy;
   /** Per-attempt time limit; the attempt fails with `TASK_TIMEOUT` (retriable). @default none */
   timeoutMs?: number;
   /** The body. Code outside steps re-runs on replay: keep it deterministic. */
-  run(input: z.output<TInput>, ctx: TypedTaskContext<TEvents>): Promise<z.input<TResult>> | z.input<TResult>;
+  run(
+    input: z.output<TInput>,
+    ctx: TypedTaskContext<TEvents, TSignals>,
+  ): Promise<z.input<TResult>> | z.input<TResult>;
 }
 
 /** An inert, typed description of a task. Register it with `taskflow.task(def)`. */
@@ -79,20 +116,22 @@ export interface TaskDefinition<
   TInput extends z.ZodType = z.ZodType,
   TResult extends z.ZodType = z.ZodType,
   TEvents extends EventSchemas = EventSchemas,
+  TSignals extends SignalSchemas = SignalSchemas,
 > {
   readonly kind: "taskwire.task";
   readonly name: string;
   readonly input: TInput;
   readonly result: TResult;
   readonly events: TEvents;
+  readonly signals: TSignals;
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs: number | undefined;
-  readonly run: TaskOptions<TInput, TResult, TEvents>["run"];
+  readonly run: TaskOptions<TInput, TResult, TEvents, TSignals>["run"];
 }
 
 /** Any task definition. */
 // biome-ignore lint/suspicious/noExplicitAny: variance escape hatch for heterogeneous registries
-export type AnyTaskDefinition = TaskDefinition<any, any, any>;
+export type AnyTaskDefinition = TaskDefinition<any, any, any, any>;
 
 /** What callers pass to `start`: z.input of the input schema (defaults may be omitted). */
 export type InferTaskInput<T> =
@@ -107,6 +146,13 @@ export type InferTaskResult<T> =
     ? z.output<R>
     : T extends { definition: TaskDefinition<z.ZodType, infer R, EventSchemas> }
       ? z.output<R>
+      : never;
+/** The task's signal schemas. */
+export type InferTaskSignals<T> =
+  T extends TaskDefinition<z.ZodType, z.ZodType, EventSchemas, infer S>
+    ? S
+    : T extends { definition: TaskDefinition<z.ZodType, z.ZodType, EventSchemas, infer S> }
+      ? S
       : never;
 /** The task's event schemas. */
 export type InferTaskEvents<T> =
@@ -135,7 +181,10 @@ export function defineTask<
   TInput extends z.ZodType,
   TResult extends z.ZodType,
   TEvents extends EventSchemas = Record<never, never>,
->(options: TaskOptions<TInput, TResult, TEvents>): TaskDefinition<TInput, TResult, TEvents> {
+  TSignals extends SignalSchemas = Record<never, never>,
+>(
+  options: TaskOptions<TInput, TResult, TEvents, TSignals>,
+): TaskDefinition<TInput, TResult, TEvents, TSignals> {
   const { name } = options;
   if (typeof name !== "string" || name.length > 128 || !TASK_NAME_PATTERN.test(name)) {
     throw new InvalidDefinitionError(
@@ -167,6 +216,21 @@ export function defineTask<
       });
     }
   }
+  const signals = (options.signals ?? {}) as TSignals;
+  for (const [signal, schema] of Object.entries(signals)) {
+    if (!EVENT_NAME_PATTERN.test(signal)) {
+      throw new InvalidDefinitionError(
+        `Signal name ${JSON.stringify(signal)} of task "${name}" must match ${EVENT_NAME_PATTERN}.`,
+        { task: name, signal },
+      );
+    }
+    if (!isSchema(schema)) {
+      throw new InvalidDefinitionError(`Signal "${signal}" of task "${name}" needs a zod schema.`, {
+        task: name,
+        signal,
+      });
+    }
+  }
   if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
     throw new InvalidDefinitionError(`Task "${name}" has an invalid timeoutMs.`, { task: name });
   }
@@ -176,6 +240,7 @@ export function defineTask<
     input: options.input,
     result: options.result,
     events: Object.freeze({ ...events }),
+    signals: Object.freeze({ ...signals }),
     retry: resolveRetryPolicy(options.retry, DEFAULT_TASK_RETRY),
     timeoutMs: options.timeoutMs,
     run: options.run,

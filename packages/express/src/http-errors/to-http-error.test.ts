@@ -11,6 +11,7 @@ import {
   UnknownTaskError,
   ValidationError,
 } from "@taskwire/core";
+import { NotResumableError, TaskFinishedError } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { InvalidJsonError, PayloadTooLargeError, RouteNotFoundError, UnauthenticatedError } from "./errors";
 import { toHttpError } from "./to-http-error";
@@ -25,6 +26,8 @@ describe("toHttpError", () => {
       [new UnknownTaskError("x.y"), 404, "UNKNOWN_TASK"],
       [new RouteNotFoundError("GET", "/api/x"), 404, "NOT_FOUND"],
       [new IdempotencyConflictError("x.y", "t1"), 409, "IDEMPOTENCY_CONFLICT"],
+      [new TaskFinishedError("t1", "completed"), 409, "TASK_FINISHED"],
+      [new NotResumableError("t1", "running"), 409, "NOT_RESUMABLE"],
       [new PayloadTooLargeError(10), 413, "PAYLOAD_TOO_LARGE"],
       [new BackpressureError("busy", 2500), 429, "BACKPRESSURE"],
       [new ShuttingDownError(), 503, "SHUTTING_DOWN"],
@@ -49,6 +52,17 @@ describe("toHttpError", () => {
     const limited = toHttpError(new BackpressureError("busy", 2500), true);
     expect(limited.headers["Retry-After"]).toBe("3");
     expect(limited.body.error.details).toEqual({ retryAfterMs: 2500 });
+  });
+
+  it("keeps the current status in the details of 409 TASK_FINISHED and NOT_RESUMABLE", () => {
+    expect(toHttpError(new NotResumableError("t1", "running"), true).body.error.details).toEqual({
+      taskId: "t1",
+      status: "running",
+    });
+    expect(toHttpError(new TaskFinishedError("t1", "cancelled"), true).body.error.details).toEqual({
+      taskId: "t1",
+      status: "cancelled",
+    });
   });
 
   it("translates body-parser errors", () => {
@@ -114,6 +128,9 @@ describe("toHttpError", () => {
       new NonDeterminismError("t1", 0, "a", "b"),
       new DuplicateTaskError("x.y"),
       new CancelledError("t1"),
+      // These end a task (inside its failed event), never a request: no status of their own.
+      new TaskwireError("CHILD_FAILED", "Child task t2 failed: boom"),
+      new TaskwireError("SIGNAL_TIMEOUT", "Task t1 got no signal"),
       new TaskwireError("INTERNAL", "invariant broken"),
       "a thrown string",
       undefined,

@@ -20,7 +20,10 @@ export interface HttpError {
   internal: boolean;
 }
 
-/** Error code → HTTP status: the only place in Taskwire that knows HTTP statuses. */
+/**
+ * Error code → HTTP status: the only place in Taskwire that knows HTTP statuses. `CHILD_FAILED` and
+ * `SIGNAL_TIMEOUT` are absent on purpose: they end a task (inside its `failed` event), never a request.
+ */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.VALIDATION_ERROR]: 400,
   [ErrorCode.INVALID_JSON]: 400,
@@ -31,6 +34,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.UNKNOWN_TASK]: 404,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.IDEMPOTENCY_CONFLICT]: 409,
+  [ErrorCode.TASK_FINISHED]: 409,
+  [ErrorCode.NOT_RESUMABLE]: 409,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.BACKPRESSURE]: 429,
   [ErrorCode.SHUTTING_DOWN]: 503,

@@ -1,9 +1,10 @@
-import { runInUserContext, type TaskSnapshot, UnknownTaskError } from "@taskwire/core";
+import { runInUserContext, TaskNotFoundError, UnknownTaskError } from "@taskwire/core";
 import express, { type Request, type Response, type Router } from "express";
 import { executeTask } from "../bridge/execute-task";
+import { validateIdempotencyKey } from "../bridge/idempotency-key";
 import type { SseBridge } from "../bridge/sse-bridge";
-import { publicTaskError, sendHttpError } from "../http-errors/to-http-error";
-import { toJsonSafe } from "./json-safe";
+import { sendHttpError } from "../http-errors/to-http-error";
+import { publicSnapshot } from "./public-snapshot";
 
 /** Options of {@link createTaskRouter}. */
 export interface TaskRouterOptions {
@@ -20,9 +21,10 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 
 /**
  * The task HTTP API (SPEC 5), to mount under a base path: `POST /tasks/:name`, `GET /tasks/:taskId`,
- * `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`. Every route needs a resolved user (401)
- * and runs as that user, so tasks of other owners answer 404. Errors are answered as Taskwire JSON by
- * the router itself. Expects `req.body` parsed by `express.json()` (as `createTaskwireApp` sets up).
+ * `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`, `POST /tasks/:taskId/signals/:name`,
+ * `POST /tasks/:taskId/retry`. Every route needs a resolved user (401) and runs as that user, so tasks
+ * of other owners answer 404. Errors are answered as Taskwire JSON by the router itself. Expects
+ * `req.body` parsed by `express.json({ strict: false })` (as `createTaskwireApp` sets up).
  * @example app.use("/api", express.json(), createTaskRouter(bridge));
  */
 export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions = {}): Router {
@@ -87,26 +89,44 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
     "/tasks/:taskId/cancel",
     asUser(async (req, res) => {
       const result = await bridge.taskflow.cancel(param(req, "taskId"));
+      // Deleted between the owner check and the request (retention): as gone as any unknown task.
+      if (result.outcome === "not_found") throw new TaskNotFoundError(result.taskId);
       res.status(202).json({ taskId: result.taskId, status: result.status, outcome: result.outcome });
     }),
   );
 
-  return router;
-}
+  router.post(
+    "/tasks/:taskId/signals/:name",
+    asUser(async (req, res) => {
+      // The one Idempotency-Key rule of starts; checked before anything is delivered.
+      const idempotencyKey = req.get("Idempotency-Key");
+      validateIdempotencyKey(idempotencyKey);
+      // Owner check, declared name (400), payload schema (400), finished task (409) live in core.
+      const result = await bridge.taskflow.signal(
+        param(req, "taskId"),
+        param(req, "name"),
+        req.body,
+        idempotencyKey === undefined ? {} : { idempotencyKey },
+      );
+      res.status(202).json({
+        taskId: result.taskId,
+        name: result.name,
+        index: result.index,
+        duplicate: result.duplicate,
+      });
+    }),
+  );
 
-/** The snapshot over HTTP: `{ taskId, task, status, createdAt, updatedAt, lastSeq, result?, error? }`, JSON-safe. */
-export function publicSnapshot(snapshot: TaskSnapshot, production = false): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    taskId: snapshot.taskId,
-    task: snapshot.task,
-    status: snapshot.status,
-    createdAt: snapshot.createdAt.toISOString(),
-    updatedAt: snapshot.updatedAt.toISOString(),
-    lastSeq: snapshot.lastSeq,
-  };
-  if (snapshot.result !== undefined) out.result = toJsonSafe(snapshot.result);
-  if (snapshot.error !== undefined) out.error = publicTaskError(snapshot.error, production);
-  return out;
+  router.post(
+    "/tasks/:taskId/retry",
+    asUser(async (req, res) => {
+      // 409 NOT_RESUMABLE (with the current status in details) for a task that is not failed.
+      const snapshot = await bridge.taskflow.retry(param(req, "taskId"));
+      res.status(202).set("Cache-Control", "no-store").json(publicSnapshot(snapshot, bridge.production));
+    }),
+  );
+
+  return router;
 }
 
 function param(req: Request, name: string): string {

@@ -2,8 +2,18 @@ import type { ServerResponse } from "node:http";
 import { EVENT_NAME_PATTERN, RESERVED_EVENT_NAMES } from "@taskwire/core";
 import { flush } from "./headers";
 
-/** Event names only the bridge itself writes (the reserved names it owns). */
-export const BRIDGE_EVENT_NAMES = ["ready", "completed", "failed", "cancelled", "interrupted"] as const;
+/**
+ * Event names only the bridge itself writes (the reserved names it owns): `ready`, the terminal events,
+ * `interrupted`, and `child`, the bridge event a parent's WAL gets when a child is created and settles.
+ */
+export const BRIDGE_EVENT_NAMES = [
+  "ready",
+  "completed",
+  "failed",
+  "cancelled",
+  "interrupted",
+  "child",
+] as const;
 
 /** One of {@link BRIDGE_EVENT_NAMES}. */
 export type BridgeEventName = (typeof BRIDGE_EVENT_NAMES)[number];

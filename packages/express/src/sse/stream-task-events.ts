@@ -5,6 +5,7 @@ import { publicTaskError } from "../http-errors/to-http-error";
 import { formatSseFrame, writeSseComment, writeSseFrame } from "./frames";
 import { setupSseHeaders } from "./headers";
 import { resolveResumeCursor } from "./last-event-id";
+import { StreamState } from "./stream-state";
 
 /** Tuning of SSE streams; every field has a default. */
 export interface SseOptions {
@@ -45,9 +46,9 @@ export interface StreamTaskEventsOptions extends Omit<SseOptions, "disconnectGra
 
 /** Why a stream ended. */
 export type StreamOutcome =
-  /** A terminal frame was written and the response ended. */
+  /** The task's current terminal frame was written and the response ended. */
   | "completed"
-  /** Resumed at or past the terminal event: answered 204. */
+  /** Resumed at or past the task's current terminal event: answered 204. */
   | "already_finished"
   /** The client went away. */
   | "disconnected"
@@ -84,7 +85,8 @@ const INTERRUPT_MESSAGES: Record<InterruptCode, string> = {
 /**
  * Streams a task's WAL events over SSE: `ready` (id = cursor, with `retry:`), then replay and live
  * delivery from one cursor through `taskflow.subscribe` ("doorbell, then read the WAL"), one frame per
- * event with `id: <seq>`, until the terminal frame, which ends the response. Errors before the headers
+ * event with `id: <seq>` (`child` bridge events included), until the task's current terminal frame,
+ * which ends the response (a retried task's earlier `failed` frame does not). Errors before the headers
  * (task not found, not owned) reject, so the caller can answer JSON; after the headers every early end
  * is an `interrupted` frame. Never rejects once the headers are sent.
  * @example
@@ -118,7 +120,8 @@ export async function streamTaskEvents(
     return { outcome: "disconnected", lastSeq: cursor };
   }
   if (isTerminalStatus(snapshot.status) && cursor >= snapshot.lastSeq) {
-    // 204 makes a browser EventSource stop reconnecting for good.
+    // Only a task that is terminal NOW, resumed at or past its current terminal event (its lastSeq): a
+    // retried task resumed after its old `failed` event streams on. 204 stops a browser EventSource for good.
     res.statusCode = 204;
     res.end();
     logger.debug({ event: "sse.stream_skipped", taskId, cursor }, "resume at or past the terminal event");
@@ -141,48 +144,6 @@ export async function streamTaskEvents(
     stream.dispose();
   }
   return endStream(res, stream, taskId, logger, options);
-}
-
-/** Why a stream stopped before its terminal event. */
-type Stop = "disconnected" | InterruptCode;
-
-/** Per-stream state: the stop reason, the abort signal for the subscription, and listener cleanup. */
-class StreamState {
-  readonly controller = new AbortController();
-  stop: Stop | undefined;
-  lastSeq = 0;
-  finished = false;
-  draining = false;
-  failure: unknown;
-  readonly #res: ServerResponse;
-  readonly #shutdown: AbortSignal | undefined;
-  readonly #onClose = () => {
-    if (!this.#res.writableFinished) this.halt("disconnected");
-  };
-  readonly #onShutdown = () => this.halt("server_shutting_down");
-
-  constructor(res: ServerResponse, shutdown: AbortSignal | undefined) {
-    this.#res = res;
-    this.#shutdown = shutdown;
-    res.on("close", this.#onClose);
-    shutdown?.addEventListener("abort", this.#onShutdown);
-    if (shutdown?.aborted) this.halt("server_shutting_down");
-  }
-
-  get aborted(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  halt(why: Stop): void {
-    this.stop ??= why;
-    this.controller.abort();
-  }
-
-  /** Removes every listener this stream added to shared objects (the shutdown signal, the response). */
-  dispose(): void {
-    this.#shutdown?.removeEventListener("abort", this.#onShutdown);
-    this.#res.off("close", this.#onClose);
-  }
 }
 
 /** Replay + live: one frame per WAL event, with back-pressure; heartbeats while the task is quiet. */
@@ -214,7 +175,10 @@ async function pump(
       const frame = formatSseFrame({ id: event.seq, event: event.name, data });
       const ok = res.write(frame);
       stream.lastSeq = event.seq;
-      if (isTerminalEventName(event.name)) break;
+      // The subscription ends after the task's CURRENT terminal event (core decides): an earlier one of a
+      // retried task is an ordinary frame, followed by the new run. No slow-consumer check on a terminal
+      // frame: the response usually ends right after it.
+      if (isTerminalEventName(event.name)) continue;
       // The backlog excludes the frame just written: one frame larger than the cap still reaches a
       // healthy client (else it would be interrupted on every reconnect, forever).
       if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) stream.halt("slow_consumer");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { event, LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
+import { emitted, LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 
 /** `claimTasks` and `renewLease`. */
 export function claimConformance(suite: Suite): void {
@@ -156,7 +156,7 @@ export function claimConformance(suite: Suite): void {
       await kit.store.renewLease(lease, T0 + 1, LEASE_MS);
       await kit.store.renewLease(lease, T0 + 2, LEASE_MS);
       expect((await kit.get(task.id)).revision).toBe(lease.revision);
-      await kit.store.appendEvent(lease, event(1));
+      await kit.store.appendEvent(lease, emitted(0));
     });
 
     it("still holds a lease whose time passed but that nobody reclaimed", async () => {

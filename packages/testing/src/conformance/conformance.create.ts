@@ -31,7 +31,7 @@ export function createConformance(suite: Suite): void {
   });
 
   describe("createTask", () => {
-    it("inserts a queued task: revision 1, attempt 1, claims 0, lastSeq 0, fields as given", async () => {
+    it("inserts a queued task: revision 1, attempt 1, claims 0, lastSeq 0, emits 0, fields as given", async () => {
       const kit = await openKit(suite);
       const parent = await kit.create();
       const spec = kit.newTask({ parentId: parent.id, runAt: T0 + 5, now: T0 + 1 });
@@ -54,6 +54,7 @@ export function createConformance(suite: Suite): void {
         leaseExpiresAt: null,
         cancelRequestedAt: null,
         lastSeq: 0,
+        emits: 0,
         parentId: parent.id,
         createdAt: T0 + 1,
         updatedAt: T0 + 1,
@@ -80,6 +81,7 @@ export function createConformance(suite: Suite): void {
         claims: 1,
         attempt: 1,
         lastSeq: 0,
+        emits: 0,
         leaseOwner: "starter",
         leaseExpiresAt: T0 + LEASE_MS,
       };

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
+  emitted,
   event,
   expectCode,
   Kit,
@@ -38,7 +39,7 @@ export function instancesConformance(suite: Suite): void {
       const [a, b] = await pair();
       const { task, lease } = await a.running();
       await a.store.appendStep(lease, { position: 0, key: "fetchRows#0", output: "[1]", emits: 1, at: T0 });
-      await a.emit(lease, 1, 2);
+      await a.emit(lease, 2);
       expect(await b.get(task.id)).toEqual(await a.get(task.id));
       expect(await b.store.readEvents(task.id, 0, 10)).toEqual([event(1), event(2)]);
       expect(await b.store.loadHistory(task.id)).toEqual(await a.store.loadHistory(task.id));
@@ -54,7 +55,7 @@ export function instancesConformance(suite: Suite): void {
       const unwatch = b.store.watchEvents(task.id, bell.fn);
       const readable = (n: number) => async () => (await b.store.readEvents(task.id, 0, 10)).length === n;
       try {
-        await a.store.appendEvent(lease, event(1));
+        await a.store.appendEvent(lease, emitted(0));
         await untilRung(bell, readable(1), b.ringTimeoutMs, "a ring on the other instance after appendEvent");
         await a.store.settleTask(
           lease,
@@ -103,7 +104,7 @@ export function instancesConformance(suite: Suite): void {
       const { task, lease: stale } = await a.running();
       const [claimed] = await b.claim(T0 + LEASE_MS + 1, 10, "worker-b");
       expect(claimed?.task.id).toBe(task.id);
-      await expectCode(a.store.appendEvent(stale, event(1)), "STORE_CONFLICT");
+      await expectCode(a.store.appendEvent(stale, emitted(0)), "STORE_CONFLICT");
       await expectCode(
         a.store.appendStep(stale, { position: 0, key: "k#0", output: "1", emits: 0, at: T0 }),
         "STORE_CONFLICT",
@@ -150,11 +151,11 @@ export function instancesConformance(suite: Suite): void {
       const sentinel = ring(a.ringTimeoutMs, "sentinel ring");
       const unwatch = a.store.watchEvents(task.id, sentinel.fn);
       try {
-        await a.store.appendEvent(lease, event(1));
+        await a.store.appendEvent(lease, emitted(0));
         await untilRung(closed, () => true, b.ringTimeoutMs, "a ring before close");
         await b.store.close();
         const before = closed.calls.length;
-        await a.store.appendEvent(lease, event(2));
+        await a.store.appendEvent(lease, emitted(1));
         const readable = async () => (await a.store.readEvents(task.id, 1, 10)).length === 1;
         await untilRung(sentinel, readable, a.ringTimeoutMs, "the sentinel ring after close");
         expect(closed.calls.length).toBe(before);

@@ -5,12 +5,15 @@ import {
   type EventRecord,
   encode,
   type Lease,
+  type NewEvent,
   type NewTask,
   type SerializedError,
+  type Settlement,
   type StepRecord,
   serializeError,
   type TaskRecord,
   type TaskStore,
+  type TerminalEventName,
 } from "@taskwire/core/store";
 import { expect, onTestFinished } from "vitest";
 
@@ -23,7 +26,7 @@ export interface StoreConformanceOptions {
    */
   secondInstance?: (first: TaskStore) => Promise<TaskStore> | TaskStore;
   /**
-   * How long a test waits for a doorbell (`watchEvents`, `watchCancels`) before failing. Stores that
+   * How long a test waits for a doorbell (`watchEvents`, `watchCancels`, `watchWork`) before failing. Stores that
    * fall back to a bounded poll need at least one poll interval.
    * @default 5000
    */
@@ -120,15 +123,26 @@ export class Kit {
     return task;
   }
 
-  /** Appends emitted events `from..to` (1-based seqs) under `lease`. */
-  async emit(lease: Lease, from: number, to: number): Promise<void> {
-    for (let seq = from; seq <= to; seq++) await this.store.appendEvent(lease, event(seq));
+  /** Appends `count` emitted events at emit positions `first`, `first + 1` … under `lease`; returns their seqs. */
+  async emit(lease: Lease, count: number, first = 0): Promise<number[]> {
+    const seqs: number[] = [];
+    for (let p = first; p < first + count; p++) seqs.push(await this.store.appendEvent(lease, emitted(p)));
+    return seqs;
   }
 }
 
-/** An emitted (non-terminal) event at `seq`. */
-export function event(seq: number, name = "progress"): EventRecord {
-  return { seq, name, data: encode({ done: seq, total: 1_000n }), at: T0 + seq };
+/** The event a task emits at emit `position` (0-based). */
+export function emitted(position: number, name = "progress"): NewEvent {
+  return { position, name, data: encode({ done: position, total: 1_000n }), at: T0 + position + 1 };
+}
+
+/**
+ * The WAL record of `emitted(position, name)` stored at `seq`; `position` defaults to `seq - 1`, as in a
+ * task whose WAL holds only its own emitted events.
+ */
+export function event(seq: number, name = "progress", position = seq - 1): EventRecord {
+  const { data, at } = emitted(position, name);
+  return { seq, name, data, at };
 }
 
 /** A step checkpoint at `position`. */
@@ -150,6 +164,13 @@ export function boom(message = "boom"): SerializedError {
 /** Encoded payload of a terminal event. */
 export const TERMINAL_DATA = encode({ reason: "done" });
 
+/** A terminal settlement for each terminal status. */
+export const TERMINAL_SETTLEMENTS = {
+  completed: { status: "completed", result: '{"url":"/r/1"}', event: TERMINAL_DATA },
+  failed: { status: "failed", error: boom("exhausted"), event: TERMINAL_DATA },
+  cancelled: { status: "cancelled", event: TERMINAL_DATA },
+} as const satisfies Record<TerminalEventName, Settlement>;
+
 /** Opens a fresh store from the factory for the current test and closes it when the test finishes. */
 export async function openKit(suite: Suite): Promise<Kit> {
   const store = await suite.factory();
@@ -168,8 +189,11 @@ export async function openSecond(suite: Suite, first: Kit): Promise<Kit> {
   return new Kit(store, first.ringTimeoutMs, first.ns);
 }
 
-/** Asserts that `promise` rejects with a Taskwire error carrying `code` (brand check, not instanceof). */
-export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+/**
+ * Asserts that `promise` rejects with a Taskwire error carrying `code` (brand check, not instanceof);
+ * returns the error's `details`.
+ */
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<unknown> {
   let outcome: { ok: true } | { ok: false; error: unknown };
   try {
     await promise;
@@ -179,6 +203,7 @@ export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Pr
   }
   if (outcome.ok) throw new Error(`expected a rejection with ${code}, but the call resolved`);
   expect(isTaskwireError(outcome.error, code), `expected ${code}, got ${String(outcome.error)}`).toBe(true);
+  return (outcome.error as { details?: unknown }).details;
 }
 
 /** A callback that counts its calls and lets a test await the next one, with a deadline. */
@@ -233,18 +258,19 @@ export function newestFirst(tasks: readonly TaskRecord[]): string[] {
 }
 
 /**
- * Waits for rings of `bell` until `check` passes right after one (rings may be spurious or coalesced,
- * so a ring alone proves nothing); fails after `timeoutMs`.
+ * Waits for rings of `bell` after its first `seen` until `check` passes right after one (rings may be
+ * spurious or coalesced, so a ring alone proves nothing); fails after `timeoutMs`.
  */
 export async function untilRung<TArgs extends unknown[]>(
   bell: Ring<TArgs>,
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
   label: string,
+  seen = 0,
 ): Promise<void> {
   let done = false;
   const loop = async () => {
-    for (let n = 1; !done; n++) {
+    for (let n = seen + 1; !done; n++) {
       await bell.next(n);
       if (await check()) return;
     }

@@ -1,22 +1,26 @@
+import { NEVER_DUE } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 
 /** `createTask` with `maxActivePerOwner`. */
 export function limitsConformance(suite: Suite): void {
   describe("createTask with maxActivePerOwner", () => {
-    it("refuses a create once the owner has that many queued, running or retrying tasks, writing nothing", async () => {
+    it("refuses a create once the owner has that many queued, running, retrying or waiting tasks, writing nothing", async () => {
       const kit = await openKit(suite);
       await kit.create();
-      const { lease } = await kit.running();
+      await kit.running();
+      const retrying = await kit.running();
       await kit.store.settleTask(
-        lease,
+        retrying.lease,
         { status: "retrying", error: { code: "X", message: "x" }, runAt: T0 + 5 },
         T0,
       );
-      const refused = kit.newTask({ maxActivePerOwner: 2 });
-      expect(await kit.store.createTask(refused)).toEqual({ created: false, limited: true, active: 2 });
+      const waiting = await kit.running();
+      await kit.store.settleTask(waiting.lease, { status: "waiting", runAt: NEVER_DUE, wakeOn: {} }, T0);
+      const refused = kit.newTask({ maxActivePerOwner: 4 });
+      expect(await kit.store.createTask(refused)).toEqual({ created: false, limited: true, active: 4 });
       expect(await kit.store.getTask(refused.id)).toBeUndefined();
-      const res = await kit.store.createTask(kit.newTask({ maxActivePerOwner: 3 }));
+      const res = await kit.store.createTask(kit.newTask({ maxActivePerOwner: 5 }));
       expect(res.created).toBe(true);
     });
 

@@ -1,4 +1,4 @@
-import type { TaskRecord } from "@taskwire/core/store";
+import { NEVER_DUE, type TaskRecord } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
 import { boom, type Kit, newestFirst, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 
@@ -15,15 +15,24 @@ export function listConformance(suite: Suite): void {
         { status: "completed", result: "1", event: TERMINAL_DATA },
         T0 + 4,
       );
-      const waiting = await kit.running({ now: T0 + 5 });
+      const retrying = await kit.running({ now: T0 + 5 });
       await kit.store.settleTask(
-        waiting.lease,
+        retrying.lease,
         { status: "retrying", error: boom(), runAt: T0 + 99 },
         T0 + 6,
       );
       const cancelled = await kit.create({ now: T0 + 7 });
       await kit.store.requestCancel(cancelled.id, T0 + 8, TERMINAL_DATA);
-      return { queued, running, completed: done.task, retrying: waiting.task, cancelled };
+      const waiting = await kit.running({ now: T0 + 9 });
+      await kit.store.settleTask(waiting.lease, { status: "waiting", runAt: NEVER_DUE, wakeOn: {} }, T0 + 10);
+      return {
+        queued,
+        running,
+        completed: done.task,
+        retrying: retrying.task,
+        cancelled,
+        waiting: waiting.task,
+      };
     }
 
     it("returns tasks newest first: createdAt desc, then id desc", async () => {
@@ -75,7 +84,7 @@ export function listConformance(suite: Suite): void {
     it("filters by one status", async () => {
       const kit = await openKit(suite);
       const p = await population(kit);
-      for (const status of ["queued", "running", "retrying", "completed", "cancelled"] as const) {
+      for (const status of ["queued", "running", "retrying", "waiting", "completed", "cancelled"] as const) {
         const listed = await kit.store.listTasks({ owner: kit.owner, status });
         expect(
           listed.map((t) => t.id),

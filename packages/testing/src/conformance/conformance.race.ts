@@ -1,7 +1,7 @@
 import { type ErrorCode, isTaskwireError } from "@taskwire/core";
 import { isTerminalEventName, isTerminalStatus, type Lease, type TaskStore } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
-import { boom, event, type Kit, LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
+import { boom, emitted, type Kit, LEASE_MS, openKit, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
 
 /** Splits settled calls into fulfilled values and rejections, asserting every rejection carries `code`. */
 export function outcomes<T>(results: PromiseSettledResult<T>[], code: ErrorCode = "STORE_CONFLICT"): T[] {
@@ -14,9 +14,9 @@ export function outcomes<T>(results: PromiseSettledResult<T>[], code: ErrorCode 
 }
 
 /**
- * `writers` concurrent writers, each appending `perWriter` events by reading `lastSeq` and retrying the
- * next seq on `StoreConflictError`; the stores may be different instances over the same storage.
- * Returns the seq each writer won, and how many attempts lost.
+ * `writers` concurrent writers, each appending `perWriter` events by reading `emits` and retrying the
+ * next emit position on `StoreConflictError`; the stores may be different instances over the same storage.
+ * Returns the seq each writer won (the seq `appendEvent` resolved to), and how many attempts lost.
  */
 export async function racingWriters(
   stores: readonly TaskStore[],
@@ -30,9 +30,10 @@ export async function racingWriters(
     const store = stores[w % stores.length]!;
     for (let written = 0, attempts = 0; written < perWriter; attempts++) {
       if (attempts > 50 * writers * perWriter) throw new Error(`writer ${w} made no progress`);
-      const seq = ((await store.getTask(lease.taskId))?.lastSeq ?? Number.NaN) + 1;
+      const position = (await store.getTask(lease.taskId))?.emits ?? Number.NaN;
+      let seq: number;
       try {
-        await store.appendEvent(lease, event(seq, `w${w}`));
+        seq = await store.appendEvent(lease, emitted(position, `w${w}`));
       } catch (error) {
         if (!isTaskwireError(error, "STORE_CONFLICT")) throw error;
         lost++;
@@ -47,41 +48,44 @@ export async function racingWriters(
   return { won, lost };
 }
 
-/** Asserts that the task's WAL is exactly seqs 1..n, written by the recorded winners. */
+/** Asserts that the task's WAL is exactly seqs 1..n, written by the recorded winners, at emit positions 0..n-1. */
 export async function expectContiguous(kit: Kit, taskId: string, won: Map<number, string>): Promise<void> {
   const n = won.size;
   const events = await kit.store.readEvents(taskId, 0, n + 10);
   expect(events.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   expect(events.map((e) => e.name)).toEqual(events.map((e) => won.get(e.seq)));
-  expect((await kit.get(taskId)).lastSeq).toBe(n);
+  expect(events.map((e) => e.data)).toEqual(events.map((e) => emitted(e.seq - 1).data));
+  expect(await kit.get(taskId)).toMatchObject({ lastSeq: n, emits: n });
 }
 
 /** Concurrency: every compare-and-swap the interface promises, under real races. */
 export function raceConformance(suite: Suite): void {
   describe("concurrent writers", () => {
-    it("concurrent appends of the same seq: exactly one wins, the others get StoreConflictError", async () => {
+    it("concurrent appends at the same emit position: exactly one wins, the others get StoreConflictError", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
-      const calls = Array.from({ length: 10 }, (_, i) => kit.store.appendEvent(lease, event(1, `w${i}`)));
-      expect(outcomes(await Promise.allSettled(calls))).toHaveLength(1);
+      const calls = Array.from({ length: 10 }, (_, i) => kit.store.appendEvent(lease, emitted(0, `w${i}`)));
+      expect(outcomes(await Promise.allSettled(calls))).toEqual([1]);
       const events = await kit.store.readEvents(task.id, 0, 10);
       expect(events).toHaveLength(1);
-      expect((await kit.get(task.id)).lastSeq).toBe(1);
+      expect(await kit.get(task.id)).toMatchObject({ lastSeq: 1, emits: 1 });
     });
 
-    it("concurrent appends with racing seqs store exactly the winners, as seqs 1..n without gap or duplicate", async () => {
+    it("concurrent appends at racing positions store exactly the winners, as seqs 1..n without gap or duplicate", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
       const won = new Map<number, string>();
       for (let round = 0; round < 6; round++) {
-        const base = (await kit.get(task.id)).lastSeq;
-        const seqs = [3, 1, 2, 6, 1, 4, 2, 5, 8, 7].map((s) => base + s);
+        const base = (await kit.get(task.id)).emits;
+        const positions = [2, 0, 1, 5, 0, 3, 1, 4, 7, 6].map((p) => base + p);
         const results = await Promise.allSettled(
-          seqs.map((seq, i) => kit.store.appendEvent(lease, event(seq, `r${round}c${i}`)).then(() => seq)),
+          positions.map((p, i) => kit.store.appendEvent(lease, emitted(p, `r${round}c${i}`))),
         );
         for (const [i, r] of results.entries()) {
           if (r.status === "fulfilled") {
             expect(won.has(r.value), `seq ${r.value} was appended twice`).toBe(false);
+            // An append that wins stores emit position p at seq p + 1 (this task has no bridge events).
+            expect(r.value).toBe(positions[i]! + 1);
             won.set(r.value, `r${round}c${i}`);
           }
         }
@@ -101,7 +105,7 @@ export function raceConformance(suite: Suite): void {
     it("concurrent settles under one lease: exactly one wins, with one terminal event", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
-      await kit.emit(lease, 1, 1);
+      await kit.emit(lease, 1);
       const results = await Promise.allSettled([
         kit.store
           .settleTask(lease, { status: "completed", result: "1", event: TERMINAL_DATA }, T0 + 1)
@@ -115,7 +119,7 @@ export function raceConformance(suite: Suite): void {
         kit.store
           .settleTask(lease, { status: "queued", runAt: T0 + 9 }, T0 + 1)
           .then(() => "queued" as const),
-        kit.store.appendEvent(lease, event(2)).then(() => undefined),
+        kit.store.appendEvent(lease, emitted(1)).then(() => undefined),
       ]);
       const settled = outcomes(results.slice(0, 4));
       outcomes(results.slice(4));

@@ -2,6 +2,7 @@ import { TERMINAL_STATUSES, type TerminalEventName } from "@taskwire/core/store"
 import { describe, expect, it } from "vitest";
 import {
   boom,
+  emitted,
   event,
   expectCode,
   type Kit,
@@ -10,22 +11,19 @@ import {
   type Suite,
   T0,
   TERMINAL_DATA,
+  TERMINAL_SETTLEMENTS,
 } from "./conformance.kit";
 
 /** `settleTask` and `requestCancel`. */
 export function settleConformance(suite: Suite): void {
-  const terminal = {
-    completed: { status: "completed", result: '{"url":"/r/1"}', event: TERMINAL_DATA },
-    failed: { status: "failed", error: boom("exhausted"), event: TERMINAL_DATA },
-    cancelled: { status: "cancelled", event: TERMINAL_DATA },
-  } as const;
+  const terminal = TERMINAL_SETTLEMENTS;
 
   describe("settleTask", () => {
     for (const status of TERMINAL_STATUSES) {
       it(`${status}: appends the terminal event at lastSeq + 1 with the status change, bumps the revision, clears the lease`, async () => {
         const kit = await openKit(suite);
         const { task, lease } = await kit.running();
-        await kit.emit(lease, 1, 2);
+        await kit.emit(lease, 2);
         await kit.store.settleTask(lease, terminal[status], T0 + 50);
         const settled = await kit.get(lease.taskId);
         expect(settled).toMatchObject({
@@ -63,7 +61,7 @@ export function settleConformance(suite: Suite): void {
     it("retrying stores the error, bumps attempt, sets runAt, bumps the revision, clears the lease, appends no event", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
-      await kit.emit(lease, 1, 1);
+      await kit.emit(lease, 1);
       const error = boom("flaky");
       await kit.store.settleTask(lease, { status: "retrying", error, runAt: T0 + 500 }, T0 + 5);
       const settled = await kit.get(lease.taskId);
@@ -93,7 +91,7 @@ export function settleConformance(suite: Suite): void {
     it("queued hands the task back at runAt with attempt unchanged, bumps the revision, clears the lease", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();
-      await kit.emit(lease, 1, 1);
+      await kit.emit(lease, 1);
       await kit.store.settleTask(lease, { status: "queued", runAt: T0 + 20 }, T0 + 10);
       const settled = await kit.get(lease.taskId);
       expect(settled).toMatchObject({
@@ -134,12 +132,12 @@ export function settleConformance(suite: Suite): void {
   describe("requestCancel", () => {
     async function retrying(kit: Kit) {
       const { task, lease } = await kit.running();
-      await kit.emit(lease, 1, 2);
+      await kit.emit(lease, 2);
       await kit.store.settleTask(lease, { status: "retrying", error: boom(), runAt: T0 + 100 }, T0 + 1);
       return kit.get(task.id);
     }
 
-    it("settles a queued task cancelled at once: terminal event appended, revision bumped, cancelRequestedAt set", async () => {
+    it("settles a queued task without children cancelled at once: terminal event appended, revision bumped, cancelRequestedAt set", async () => {
       const kit = await openKit(suite);
       const task = await kit.create();
       const res = await kit.store.requestCancel(task.id, T0 + 3, TERMINAL_DATA);
@@ -156,7 +154,7 @@ export function settleConformance(suite: Suite): void {
       ]);
     });
 
-    it("settles a retrying task cancelled at once, its terminal event at lastSeq + 1", async () => {
+    it("settles a retrying task without children cancelled at once, its terminal event at lastSeq + 1", async () => {
       const kit = await openKit(suite);
       const before = await retrying(kit);
       const res = await kit.store.requestCancel(before.id, T0 + 3, TERMINAL_DATA);
@@ -180,7 +178,7 @@ export function settleConformance(suite: Suite): void {
       });
       expect(await kit.get(task.id)).toEqual(res.task);
       expect(await kit.store.readEvents(task.id, 0, 10)).toEqual([]);
-      await kit.store.appendEvent(lease, event(1));
+      await kit.store.appendEvent(lease, emitted(0));
       await kit.store.settleTask(lease, { status: "cancelled", event: TERMINAL_DATA }, T0 + 4);
       const settled = await kit.get(lease.taskId);
       expect(settled).toMatchObject({ status: "cancelled", cancelRequestedAt: T0 + 3, lastSeq: 2 });

@@ -1,5 +1,14 @@
 import { describe, expect, it, onTestFinished } from "vitest";
-import { event, type Kit, openKit, type Ring, ring, type Suite, T0, TERMINAL_DATA } from "./conformance.kit";
+import {
+  emitted,
+  type Kit,
+  openKit,
+  type Ring,
+  ring,
+  type Suite,
+  T0,
+  TERMINAL_DATA,
+} from "./conformance.kit";
 
 /** The errors this test's watchers threw, in order, and the `TaskwireWatcherError` warnings reporting them. */
 function throwingWatcher(kit: Kit) {
@@ -54,11 +63,11 @@ export function watchErrorsConformance(suite: Suite): void {
       const unwatchOther = kit.store.watchEvents(task.id, other.fn);
       const readable = (n: number) => async () => (await kit.store.readEvents(task.id, 0, 10)).length === n;
       try {
-        await kit.store.appendEvent(lease, event(1)); // resolves: the throw never reaches the writer
+        await kit.store.appendEvent(lease, emitted(0)); // resolves: the throw never reaches the writer
         await rungAfter(other, 0, readable(1), kit, "the second watcher rung after event 1");
         await rungAfter(thrower, 0, readable(1), kit, "the throwing watcher rung after event 1");
         const [throwerSeen, otherSeen] = [thrower.calls.length, other.calls.length];
-        await kit.store.appendEvent(lease, event(2));
+        await kit.store.appendEvent(lease, emitted(1));
         await rungAfter(
           thrower,
           throwerSeen,

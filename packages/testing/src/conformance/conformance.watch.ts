@@ -1,7 +1,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { EventRecord } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
-import { event, type Kit, openKit, ring, type Suite, T0, TERMINAL_DATA, untilRung } from "./conformance.kit";
+import {
+  emitted,
+  event,
+  type Kit,
+  openKit,
+  ring,
+  type Suite,
+  T0,
+  TERMINAL_DATA,
+  untilRung,
+} from "./conformance.kit";
 
 /** Watches `taskId`; `until(names)` resolves once a ring is followed by a read of exactly those events. */
 function watchUntilReadable(kit: Kit, taskId: string) {
@@ -31,7 +41,7 @@ export function watchConformance(suite: Suite): void {
         bell.fn();
       });
       try {
-        await kit.store.appendEvent(lease, event(1));
+        await kit.store.appendEvent(lease, emitted(0));
         await untilRung(
           bell,
           async () => (await reads.at(-1))?.length === 1,
@@ -75,7 +85,7 @@ export function watchConformance(suite: Suite): void {
       try {
         const names: string[] = [];
         for (let seq = 1; seq <= 3; seq++) {
-          await kit.store.appendEvent(lease, event(seq, `e${seq}`));
+          await kit.store.appendEvent(lease, emitted(seq - 1, `e${seq}`));
           names.push(`e${seq}`);
           await watch.until(names);
         }
@@ -94,9 +104,9 @@ export function watchConformance(suite: Suite): void {
       try {
         unwatch();
         unwatch();
-        await kit.store.appendEvent(lease, event(1));
+        await kit.store.appendEvent(lease, emitted(0));
         await sentinel.until(["progress"]);
-        await kit.store.appendEvent(lease, event(2));
+        await kit.store.appendEvent(lease, emitted(1));
         await sentinel.until(["progress", "progress"]);
         expect(stopped.calls).toHaveLength(0);
       } finally {
@@ -111,7 +121,7 @@ export function watchConformance(suite: Suite): void {
       const bell = ring<[string | undefined]>(kit.ringTimeoutMs, "watchEvents ring");
       const unwatch = als.run("watcher", () => kit.store.watchEvents(task.id, () => bell.fn(als.getStore())));
       try {
-        await als.run("writer", () => kit.store.appendEvent(lease, event(1)));
+        await als.run("writer", () => kit.store.appendEvent(lease, emitted(0)));
         await bell.next(1);
         await als.run("settler", () =>
           kit.store.settleTask(lease, { status: "completed", result: "1", event: TERMINAL_DATA }, T0 + 1),

@@ -1,6 +1,14 @@
 import { describe } from "vitest";
 import { claimConformance } from "./conformance.claim";
 import { createConformance } from "./conformance.create";
+import { cancelTreeConformance } from "./conformance.flows.cancel-tree";
+import { childrenConformance } from "./conformance.flows.children";
+import { flowsInstancesConformance } from "./conformance.flows.instances";
+import { retryConformance } from "./conformance.flows.retry";
+import { signalsConformance } from "./conformance.flows.signals";
+import { spawnConformance } from "./conformance.flows.spawn";
+import { waitConformance } from "./conformance.flows.wait";
+import { watchWorkConformance } from "./conformance.flows.watch-work";
 import { instancesConformance } from "./conformance.instances";
 import type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
 import { limitsConformance } from "./conformance.limits";
@@ -37,5 +45,13 @@ export function describeStoreConformance(
     watchErrorsConformance(suite);
     raceConformance(suite);
     instancesConformance(suite);
+    spawnConformance(suite);
+    waitConformance(suite);
+    childrenConformance(suite);
+    signalsConformance(suite);
+    retryConformance(suite);
+    cancelTreeConformance(suite);
+    watchWorkConformance(suite);
+    flowsInstancesConformance(suite);
   });
 }

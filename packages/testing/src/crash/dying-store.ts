@@ -4,7 +4,7 @@ import type { TaskStore } from "@taskwire/core/store";
  * Where the process dies, named by the WAL write it is about:
  * - `before-step:<key>`: the step's body ran but its checkpoint never lands (the step was in flight);
  * - `after-step:<key>`: right after the checkpoint is durable;
- * - `before-event:<seq>` / `after-event:<seq>`: around the append of visible event `seq`;
+ * - `before-event:<n>` / `after-event:<n>`: around the append of the n-th event the task emits (1-based; `child` and terminal events are not counted);
  * - `before-settle`: the body returned (or threw) but the settlement never lands.
  * A step key is `name#occurrence` (`render#0`); a bare `render` means `render#0`.
  */
@@ -92,7 +92,9 @@ export function dyingStore(inner: TaskStore, point: CrashPoint): DyingStore {
         }
         case "appendEvent": {
           const appendEvent: TaskStore["appendEvent"] = (lease, event) =>
-            at(parsed.what === "event" && event.seq === parsed.key, () => target.appendEvent(lease, event));
+            at(parsed.what === "event" && event.position + 1 === parsed.key, () =>
+              target.appendEvent(lease, event),
+            );
           return appendEvent;
         }
         case "settleTask": {

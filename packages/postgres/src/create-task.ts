@@ -1,7 +1,46 @@
-import { type CreateTaskResult, type NewTask, StoreConflictError } from "@taskwire/core/store";
-import type pg from "pg";
+import { type CreateTaskResult, type NewTask, newTaskRecord, StoreConflictError } from "@taskwire/core/store";
 import { type TaskRow, toTaskRecord } from "./rows";
-import type { Statement, Statements } from "./sql";
+import type { StoreDb } from "./store-db";
+
+/**
+ * `TaskStore.createTask`: one statement (the idempotent form re-reads once when a concurrent start
+ * committed the key after its snapshot), or, under `maxActivePerOwner`, {@link createLimited}.
+ */
+export async function createTask(db: StoreDb, schema: string, spec: NewTask): Promise<CreateTaskResult> {
+  const task = newTaskRecord(spec);
+  const values = [
+    task.id,
+    task.name,
+    task.input,
+    task.owner,
+    task.identity,
+    task.parentId,
+    task.runAt,
+    spec.now,
+    task.status,
+    task.revision,
+    task.claims,
+    task.leaseOwner,
+    task.leaseExpiresAt,
+  ];
+  if (spec.maxActivePerOwner !== undefined) {
+    return createLimited(db, schema, spec, values, spec.maxActivePerOwner);
+  }
+  const idem = spec.idempotency;
+  if (!idem) return toCreateResult((await db.query<CreatedRow>(db.sql.createTask, values))[0], spec);
+  let rows = await db.query<CreatedRow>(db.sql.createIdempotent, [
+    ...values,
+    idem.key,
+    idem.inputHash,
+    idem.expiresAt,
+  ]);
+  // Empty only when a concurrent start committed the key after this statement's snapshot.
+  if (rows.length === 0) {
+    const again = [spec.owner, spec.name, idem.key, idem.inputHash, spec.now];
+    rows = await db.query<CreatedRow>(db.sql.readIdempotent, again);
+  }
+  return toCreateResult(rows[0], spec);
+}
 
 /**
  * `createTask` under a per-owner limit: one transaction holding the owner's advisory lock, so concurrent
@@ -9,36 +48,25 @@ import type { Statement, Statements } from "./sql";
  * then the count; then the ordinary insert. Read committed: each statement sees the creates of whoever
  * held the lock before.
  */
-export async function createLimited(
-  pool: pg.Pool,
-  sql: Statements,
+async function createLimited(
+  db: StoreDb,
   schema: string,
   spec: NewTask,
   values: unknown[],
   max: number,
 ): Promise<CreateTaskResult> {
-  const client = await pool.connect();
-  let broken = false;
-  const run = <TRow extends object>(statement: Statement, params: unknown[]) =>
-    client.query<TRow>({ name: statement.name, text: statement.text, values: params }).then((r) => r.rows);
-  try {
-    await client.query("BEGIN");
+  const { sql } = db;
+  return db.transaction(async (run) => {
     await run(sql.lockOwner, [schema, spec.owner]);
     const idem = spec.idempotency;
     if (idem) {
       const again = [spec.owner, spec.name, idem.key, idem.inputHash, spec.now];
       const [held] = await run<TaskRow & { conflict: boolean }>(sql.readIdempotent, again);
-      if (held) {
-        await client.query("COMMIT");
-        return { created: false, task: toTaskRecord(held), conflict: held.conflict };
-      }
+      if (held) return { created: false, task: toTaskRecord(held), conflict: held.conflict };
     }
     const [count] = await run<{ active: number }>(sql.countActive, [spec.owner]);
     const active = count?.active ?? 0;
-    if (active >= max) {
-      await client.query("COMMIT");
-      return { created: false, limited: true, active };
-    }
+    if (active >= max) return { created: false, limited: true, active };
     let rows = idem
       ? await run<CreatedRow>(sql.createIdempotent, [...values, idem.key, idem.inputHash, idem.expiresAt])
       : await run<CreatedRow>(sql.createTask, values);
@@ -53,25 +81,15 @@ export async function createLimited(
         spec.now,
       ]);
     }
-    await client.query("COMMIT");
     return toCreateResult(rows[0], spec);
-  } catch (error) {
-    // A connection whose rollback failed is broken: destroy it rather than hand it back to the pool.
-    broken = await client.query("ROLLBACK").then(
-      () => false,
-      () => true,
-    );
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /** A row of the create statements: the task plus whether it was created and whether the key conflicted. */
-export type CreatedRow = TaskRow & { created: boolean; conflict: boolean };
+type CreatedRow = TaskRow & { created: boolean; conflict: boolean };
 
 /** The `createTask` result of a create statement's row (shared by the limited and the plain path). */
-export function toCreateResult(row: CreatedRow | undefined, spec: NewTask): CreateTaskResult {
+function toCreateResult(row: CreatedRow | undefined, spec: NewTask): CreateTaskResult {
   if (!row) throw new StoreConflictError(spec.id, "its idempotency key changed concurrently");
   const task = toTaskRecord(row);
   if (!row.created) return { created: false, task, conflict: row.conflict };

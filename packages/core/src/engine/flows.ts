@@ -1,0 +1,169 @@
+import type { Clock } from "../clock/clock";
+import { decode, encode } from "../codec/codec";
+import { ChildTaskError, SignalTimeoutError } from "../errors/flow-errors";
+import {
+  CancelledError,
+  deserializeError,
+  InvalidDefinitionError,
+  type SerializedError,
+  TaskNotFoundError,
+} from "../errors/taskwire-error";
+import { childEventData } from "../store/child-event";
+import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
+import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
+import { parseWith } from "../task/validate";
+import type { Suspension } from "./suspension";
+import { newTaskId } from "./task-id";
+import type { TaskLike } from "./task-ref";
+
+/** What the flow primitives need from the run they belong to. */
+export interface FlowHost {
+  readonly taskId: string;
+  readonly store: TaskStore;
+  readonly lease: Lease;
+  readonly clock: Clock;
+  readonly definition: AnyTaskDefinition;
+  readonly suspension: Suspension;
+  /**
+   * Takes the next checkpoint position for `name` (keyed `name#occurrence`) and returns the recorded
+   * output at that position, if any; throws `NonDeterminismError` when another key is recorded there.
+   */
+  checkpoint(name: string): { position: number; key: string; recorded: string | undefined };
+  /** Records a checkpoint after the events emitted before it are durable. */
+  record(position: number, key: string, output: string): Promise<void>;
+  /** Throws the stop reason if the run was cancelled, timed out or lost its lease. */
+  throwIfStopped(): void;
+}
+
+/** The outcome of a child task as the parent records it. */
+type ChildOutcome =
+  | { status: "completed"; result: unknown }
+  | { status: "failed"; error: SerializedError }
+  | { status: "cancelled" };
+
+/** A spawned child task: its id, and its typed result (waited for durably). */
+export interface ChildHandle<TResult = unknown> {
+  readonly taskId: string;
+  /** Waits for the child to settle: its result, `ChildTaskError` when it failed, `CancelledError` when cancelled. */
+  result(): Promise<TResult>;
+}
+
+/** Options of `ctx.spawn`. */
+export interface SpawnOptions {
+  /** Memoization key instead of the child task's name (keys are still counted by occurrence). */
+  key?: string;
+}
+
+/** `ctx.spawn`: creates the child once (memoized like a step) and returns its handle. */
+export async function spawn(
+  host: FlowHost,
+  task: TaskLike,
+  input: unknown,
+  options: SpawnOptions = {},
+): Promise<ChildHandle> {
+  host.throwIfStopped();
+  // The ref (or definition) carries the child's schema: this node need not run the child's task itself.
+  const definition = isTaskDefinition(task) ? task : task.definition;
+  const { position, key, recorded } = host.checkpoint(`spawn:${options.key ?? definition.name}`);
+  if (recorded !== undefined) return handle(host, decode<string>(recorded), key);
+  const parsed = parseWith(definition.input, input, `input of child task "${definition.name}"`);
+  const childId = newTaskId();
+  const now = host.clock.now();
+  await host.suspension.track(() =>
+    host.store.spawnChild(host.lease, {
+      step: { position, key, output: encode(childId), emits: 0, at: now },
+      child: { id: childId, name: definition.name, input: encode(parsed), runAt: now },
+      event: childEventData(childId, definition.name, "queued"),
+      now,
+    }),
+  );
+  return handle(host, childId, key);
+}
+
+function handle(host: FlowHost, childId: string, spawnKey: string): ChildHandle {
+  let result: Promise<unknown> | undefined;
+  return Object.freeze({
+    taskId: childId,
+    result: () => {
+      result ??= childResult(host, childId, spawnKey);
+      return result;
+    },
+  });
+}
+
+async function childResult(host: FlowHost, childId: string, spawnKey: string): Promise<unknown> {
+  host.throwIfStopped();
+  const { position, key, recorded } = host.checkpoint(`result:${spawnKey}`);
+  let outcome: ChildOutcome;
+  if (recorded !== undefined) outcome = decode<ChildOutcome>(recorded);
+  else {
+    const child = await host.suspension.track(() => host.store.getTask(childId));
+    if (!child) throw new TaskNotFoundError(childId);
+    if (!isTerminalStatus(child.status)) return host.suspension.wait({ child: childId });
+    outcome =
+      child.status === "completed"
+        ? { status: "completed", result: child.result === null ? null : decode(child.result) }
+        : child.status === "failed"
+          ? { status: "failed", error: child.error ?? { code: "INTERNAL", message: "Unknown failure." } }
+          : { status: "cancelled" };
+    await host.suspension.track(() => host.record(position, key, encode(outcome)));
+  }
+  if (outcome.status === "completed") return outcome.result;
+  if (outcome.status === "cancelled") throw new CancelledError(childId);
+  throw new ChildTaskError(childId, outcome.error, deserializeError(outcome.error));
+}
+
+/** `ctx.sleepUntil`: a durable timer; the deadline is recorded, so a replay past it does not sleep again. */
+export async function sleepUntil(host: FlowHost, name: string, deadline: number): Promise<void> {
+  host.throwIfStopped();
+  if (!Number.isFinite(deadline)) throw new InvalidDefinitionError(`sleep "${name}" needs a finite time.`);
+  const { position, key, recorded } = host.checkpoint(`sleep:${name}`);
+  let due = deadline;
+  if (recorded !== undefined) due = decode<number>(recorded);
+  else await host.suspension.track(() => host.record(position, key, encode(deadline)));
+  if (host.clock.now() >= due) return;
+  return host.suspension.wait({ runAt: due });
+}
+
+/** `ctx.waitForSignal`: the k-th wait for `name` consumes the k-th signal of that name, in arrival order. */
+export async function waitForSignal(
+  host: FlowHost,
+  name: string,
+  options: { timeoutMs?: number } = {},
+): Promise<unknown> {
+  host.throwIfStopped();
+  const definition = host.definition;
+  const schema = Object.hasOwn(definition.signals, name) ? definition.signals[name] : undefined;
+  if (!schema) {
+    throw new InvalidDefinitionError(`Task "${definition.name}" declares no signal "${name}".`, {
+      task: definition.name,
+      signal: name,
+    });
+  }
+  let deadline: number | undefined;
+  if (options.timeoutMs !== undefined) {
+    // The deadline is a checkpoint of its own: a replay waits for the same moment, not a new one.
+    const started = host.checkpoint(`signal-deadline:${name}`);
+    deadline =
+      started.recorded !== undefined
+        ? decode<number>(started.recorded)
+        : host.clock.now() + options.timeoutMs;
+    if (started.recorded === undefined) {
+      const at = deadline;
+      await host.suspension.track(() => host.record(started.position, started.key, encode(at)));
+    }
+  }
+  const { position, key, recorded } = host.checkpoint(`signal:${name}`);
+  const index = Number(key.slice(key.lastIndexOf("#") + 1));
+  let outcome: { payload: unknown } | { timeout: true };
+  if (recorded !== undefined) outcome = decode(recorded);
+  else {
+    const payload = await host.suspension.track(() => host.store.readSignal(host.taskId, name, index));
+    if (payload !== undefined) outcome = { payload: parseWith(schema, decode(payload), `signal "${name}"`) };
+    else if (deadline !== undefined && host.clock.now() >= deadline) outcome = { timeout: true };
+    else return host.suspension.wait({ runAt: deadline, signal: { name, index } });
+    await host.suspension.track(() => host.record(position, key, encode(outcome)));
+  }
+  if ("timeout" in outcome) throw new SignalTimeoutError(host.taskId, name, options.timeoutMs ?? 0);
+  return outcome.payload;
+}
