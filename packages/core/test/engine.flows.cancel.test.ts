@@ -1,26 +1,31 @@
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { z } from "zod";
-import { type ChildEventData, defineTask, NonRetriableError, type TaskEvent } from "../src/index";
+import {
+  type AnyTaskDefinition,
+  type ChildEventData,
+  defineTask,
+  NonRetriableError,
+  type TaskEvent,
+} from "../src/index";
 import { collect, makeTaskflow } from "./helpers";
 
 /** Runs until cancelled (it honours ctx.signal), spawning `depth` levels of the same below it. */
-const worker: ReturnType<typeof defineTask<z.ZodObject<{ depth: z.ZodNumber }>, z.ZodObject<{}>>> =
-  defineTask({
-    name: "flows.worker",
-    input: z.object({ depth: z.number() }),
-    result: z.object({}),
-    async run(input, ctx) {
-      if (input.depth > 0) {
-        const h = await ctx.spawn(worker, { depth: input.depth - 1 });
-        await h.result();
-        return {};
-      }
-      await new Promise((_resolve, reject) => {
-        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
-      });
+const worker: AnyTaskDefinition = defineTask({
+  name: "flows.worker",
+  input: z.object({ depth: z.number() }),
+  result: z.object({}),
+  async run(input, ctx) {
+    if (input.depth > 0) {
+      const h = await ctx.spawn(worker, { depth: input.depth - 1 });
+      await h.result();
       return {};
-    },
-  });
+    }
+    await new Promise((_resolve, reject) => {
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+    });
+    return {};
+  },
+});
 
 const fanout = defineTask({
   name: "flows.fanout",

@@ -18,7 +18,6 @@ const gate = (key: string) => {
   }
   return d;
 };
-let childRuns = 0;
 
 const child = defineTask({
   name: "flows.child",
@@ -26,7 +25,6 @@ const child = defineTask({
   result: z.object({ doubled: z.number() }),
   retry: { maxAttempts: 1 },
   async run(input, ctx) {
-    childRuns += 1;
     if (input.gate) await gate(input.gate).promise;
     if (input.fail) throw new NonRetriableError(`child ${input.n} broke`, { code: "CHILD_BROKE" });
     return { doubled: await ctx.step("double", () => input.n * 2) };
