@@ -3,30 +3,19 @@
  * planned points, then restarted), snapshots the database and the execution counts after every life,
  * and checks the durability rules (see `verifyRun`).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
-import { REPO_ROOT } from "./paths";
+import { type HarnessOptions, type LifeOutcome, type LifePlan, readCounts, runLife } from "./life";
 import { createPrng } from "./prng";
-import { type KillStyle, POINT_KINDS, type PointKind, type WorkerMessage } from "./protocol";
+import { type KillStyle, POINT_KINDS, type PointKind } from "./protocol";
 import { verifyRun } from "./verify";
-import type { WorkerCommand } from "./worker-command";
+
+export type { HarnessOptions, LifePlan } from "./life";
 
 /** Points of interest in a full, uninterrupted run (see worker.ts and pipeline-task.ts). */
 export const POINTS_PER_FULL_RUN = Object.values(POINT_KINDS).reduce((a, b) => a + b, 0);
-
-/** One process life in a plan. */
-export interface LifePlan {
-  mode: "start" | "resume";
-  /** The kill point: `any:<n>` (n-th point), `<kind>:<n>` (n-th point of that kind) or `none`. */
-  killAt: string;
-  style: KillStyle;
-  /** For `run`: how long after the point the SIGKILL is sent. */
-  delayMs: number;
-}
 
 /**
  * Draws the lives of one run: a first life killed at a random point, 0-2 more crashes, then a final
@@ -58,20 +47,10 @@ export function planRun(seed: number): LifePlan[] {
 }
 
 /** What one life did, and the durable state right after it ended. */
-export interface LifeReport extends LifePlan {
-  /** The point the kill was aimed at (reached), if any. */
-  killPoint?: string;
-  killed: boolean;
-  timedOut: boolean;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  started?: { taskId: string; created: boolean };
-  terminal?: string;
-  points: string[];
-  stderr: string;
+export interface LifeReport extends LifeOutcome {
   /** Ids of every task row in the database after this life ended. */
   taskIds: string[];
-  /** Step keys with a committed checkpoint after this life ended. */
+  /** Step keys with a committed checkpoint after this life ended (`label/key` for the flow workloads). */
   committed: string[];
   /** Executions of each step body so far (the counts file), after this life ended. */
   counts: Record<string, number>;
@@ -94,16 +73,6 @@ export interface RunReport {
   durationMs: number;
 }
 
-/** How the child is started and watched. */
-export interface HarnessOptions {
-  /** `node` arguments that start the worker (see `prepareWorkerCommand`). */
-  command: WorkerCommand;
-  /** Deadline of one life. @default 20000 */
-  lifeTimeoutMs?: number;
-  /** Keep the temp dir even when the run passed. @default false */
-  keep?: boolean;
-}
-
 /** Runs one seeded scenario end to end and returns its report (violations empty = durable). */
 export function runScenario(seed: number, options: HarnessOptions): Promise<RunReport> {
   return runLives(seed, planRun(seed), options);
@@ -121,7 +90,7 @@ export async function runLives(
   const countsFile = join(dir, "counts.log");
   const lives: LifeReport[] = [];
   for (const plan of plans) {
-    const life = await runLife(plan, [dbPath, countsFile, plan.mode, String(seed)], options);
+    const life = await runLife(plan, { workload: "pipeline", dbPath, countsFile, seed }, options);
     lives.push({ ...life, ...readSnapshot(dbPath, countsFile) });
     if (life.terminal !== undefined) break; // the task finished in this life: no more lives needed
   }
@@ -129,68 +98,6 @@ export async function runLives(
   const violations = verifyRun(seed, lives, final);
   if (violations.length === 0 && !options.keep) rmSync(dir, { recursive: true, force: true });
   return { seed, dir, lives, final, violations, durationMs: Date.now() - began };
-}
-
-type LifeOutcome = Omit<LifeReport, "taskIds" | "committed" | "counts">;
-
-/** Spawns the child for one life and kills it at the planned point. */
-function runLife(plan: LifePlan, args: string[], options: HarnessOptions): Promise<LifeOutcome> {
-  const child = spawn(process.execPath, [...options.command.args, ...args, plan.killAt, plan.style], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_ENV: "test" },
-  });
-  const outcome: LifeOutcome = {
-    ...plan,
-    killed: false,
-    timedOut: false,
-    exitCode: null,
-    signal: null,
-    points: [],
-    stderr: "",
-  };
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    if (outcome.stderr.length < 20_000) outcome.stderr += chunk;
-  });
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) outcome.killed = child.kill("SIGKILL");
-  };
-  const deadline = setTimeout(() => {
-    outcome.timedOut = true;
-    kill();
-  }, options.lifeTimeoutMs ?? 20_000);
-  readReports(child, (message) => {
-    if (message.type === "point") {
-      outcome.points.push(message.name);
-      if (!message.kill) return;
-      outcome.killPoint = message.name;
-      if (plan.style === "freeze" || plan.delayMs === 0) kill();
-      else setTimeout(kill, plan.delayMs);
-    } else if (message.type === "started") {
-      outcome.started = { taskId: message.taskId, created: message.created };
-    } else {
-      outcome.terminal = message.name;
-    }
-  });
-  return new Promise((resolveLife) => {
-    child.on("close", (code, signal) => {
-      clearTimeout(deadline);
-      outcome.exitCode = code;
-      outcome.signal = signal;
-      // `kill()` may have raced a natural exit; what counts is how the process actually ended.
-      outcome.killed = signal === "SIGKILL";
-      resolveLife(outcome);
-    });
-  });
-}
-
-function readReports(child: ChildProcess, onMessage: (message: WorkerMessage) => void): void {
-  const stream = child.stdio[3];
-  if (!stream || !("on" in stream)) throw new Error("crash worker has no report pipe");
-  const lines = createInterface({ input: stream as NodeJS.ReadableStream });
-  lines.on("line", (line) => {
-    if (line.trim() !== "") onMessage(JSON.parse(line) as WorkerMessage);
-  });
 }
 
 /**
@@ -201,12 +108,7 @@ function readSnapshot(
   dbPath: string,
   countsFile: string,
 ): Pick<LifeReport, "taskIds" | "committed" | "counts"> {
-  const counts: Record<string, number> = {};
-  if (existsSync(countsFile)) {
-    for (const line of readFileSync(countsFile, "utf8").split("\n")) {
-      if (line !== "") counts[line] = (counts[line] ?? 0) + 1;
-    }
-  }
+  const counts = readCounts(countsFile);
   if (!existsSync(dbPath)) return { taskIds: [], committed: [], counts };
   const db = new Database(dbPath, { fileMustExist: true, timeout: 5000 });
   try {
@@ -241,20 +143,42 @@ function readFinal(dbPath: string, taskId: string | undefined): FinalState {
   }
 }
 
+/** What `describeRun` prints: any run report (pipeline or flow). */
+export interface DescribableRun {
+  seed: number;
+  dir: string;
+  durationMs: number;
+  lives: readonly LifeReport[];
+  violations: readonly string[];
+  /** Flow runs: the processes that delivered the signal, in order (and after which life each ran). */
+  deliveries?: ReadonlyArray<LifeOutcome & { when: string; life: number }>;
+  /** Flow runs: the workload and its width. */
+  label?: string;
+}
+
 /** A human-readable account of a run, for failures and `--verbose`. */
-export function describeRun(report: RunReport): string {
-  const lines = [`seed ${report.seed} (${report.durationMs} ms, dir ${report.dir})`];
-  for (const [i, life] of report.lives.entries()) {
-    const end = life.killed
+export function describeRun(report: DescribableRun): string {
+  const lines = [
+    `${report.label ?? "pipeline"} seed ${report.seed} (${report.durationMs} ms, dir ${report.dir})`,
+  ];
+  const end = (life: LifeOutcome) =>
+    life.killed
       ? `SIGKILL at ${life.killPoint ?? "?"}${life.style === "run" ? ` +${life.delayMs}ms` : ""}`
       : life.timedOut
         ? "TIMED OUT"
-        : `exit ${life.exitCode} (${life.terminal ?? "no terminal"})`;
+        : `exit ${life.exitCode} (${life.terminal ?? (life.signalled ? JSON.stringify(life.signalled) : "no terminal")})`;
+  for (const [i, life] of report.lives.entries()) {
     lines.push(
-      `  life ${i + 1} ${life.mode} killAt=${life.killAt} ${life.style}: ${end}; committed [${life.committed.join(", ")}]; counts ${JSON.stringify(life.counts)}`,
+      `  life ${i + 1} ${life.mode} killAt=${life.killAt} ${life.style}: ${end(life)}; committed [${life.committed.join(", ")}]; counts ${JSON.stringify(life.counts)}`,
     );
     lines.push(`    points: ${life.points.join(" ")}`);
     if (life.stderr.trim() !== "") lines.push(`    stderr: ${life.stderr.trim().slice(0, 2000)}`);
+  }
+  for (const delivery of report.deliveries ?? []) {
+    lines.push(
+      `  signal delivery ${delivery.when} life ${delivery.life} killAt=${delivery.killAt} ${delivery.style}: ${end(delivery)}`,
+    );
+    if (delivery.stderr.trim() !== "") lines.push(`    stderr: ${delivery.stderr.trim().slice(0, 2000)}`);
   }
   for (const v of report.violations) lines.push(`  VIOLATION: ${v}`);
   return lines.join("\n");

@@ -3,9 +3,11 @@
  *
  *   node --conditions=@taskwire/source --import tsx tools/crash/run.ts [--verbose]
  *
- * Same settings as the vitest suite: CRASH_RUNS (default 20), CRASH_SEED, CRASH_CONCURRENCY, CRASH_TSX.
- * Exits 1 if any run broke a durability rule, printing each failing run and its reproduce command.
+ * Same settings as the vitest suite: CRASH_RUNS (default 20), CRASH_FLOW_RUNS (default CRASH_RUNS / 6),
+ * CRASH_SEED, CRASH_CONCURRENCY, CRASH_TSX. Exits 1 if any run broke a durability rule, printing each
+ * failing run and its reproduce command.
  */
+import { type FlowRunReport, runFlowScenario } from "./flow-harness";
 import { describeRun, type RunReport, runScenario } from "./harness";
 import { crashSettings, createLimiter, runSeed } from "./settings";
 import { prepareWorkerCommand } from "./worker-command";
@@ -14,27 +16,34 @@ const verbose = process.argv.includes("--verbose");
 const settings = crashSettings();
 const limit = createLimiter(settings.concurrency);
 const began = Date.now();
+const total = settings.runs + settings.flowRuns;
 process.stdout.write(
-  `crash harness: ${settings.runs} runs from CRASH_SEED=${settings.seed}, ${settings.concurrency} at a time\n`,
+  `crash harness: ${settings.runs} pipeline + ${settings.flowRuns} flow runs from CRASH_SEED=${settings.seed}, ${settings.concurrency} at a time\n`,
 );
 const command = await prepareWorkerCommand();
-const failed: RunReport[] = [];
+const failed: Array<RunReport | FlowRunReport> = [];
 let done = 0;
 let kills = 0;
+const record = (report: RunReport | FlowRunReport) => {
+  done += 1;
+  kills += report.lives.filter((life) => life.killed).length;
+  if (report.violations.length > 0) failed.push(report);
+  const status = report.violations.length > 0 ? "FAIL" : "ok";
+  if (verbose || report.violations.length > 0) process.stdout.write(`${describeRun(report)}\n`);
+  else
+    process.stdout.write(
+      `[${done}/${total}] ${"label" in report ? report.label : "pipeline"} seed ${report.seed} ${status}\n`,
+    );
+};
 try {
-  await Promise.all(
-    Array.from({ length: settings.runs }, (_, i) =>
-      limit(async () => {
-        const report = await runScenario(runSeed(settings, i), { command });
-        done += 1;
-        kills += report.lives.filter((life) => life.killed).length;
-        if (report.violations.length > 0) failed.push(report);
-        const status = report.violations.length > 0 ? "FAIL" : "ok";
-        if (verbose || report.violations.length > 0) process.stdout.write(`${describeRun(report)}\n`);
-        else process.stdout.write(`[${done}/${settings.runs}] seed ${report.seed} ${status}\n`);
-      }),
+  await Promise.all([
+    ...Array.from({ length: settings.runs }, (_, i) =>
+      limit(async () => record(await runScenario(runSeed(settings, i), { command }))),
     ),
-  );
+    ...Array.from({ length: settings.flowRuns }, (_, i) =>
+      limit(async () => record(await runFlowScenario(runSeed(settings, i), "flow", { command }))),
+    ),
+  ]);
 } finally {
   command.dispose();
 }

@@ -1,7 +1,9 @@
 /** Crash-run settings from the environment, shared by the vitest suite and `run.ts`. */
 export interface CrashSettings {
-  /** Number of randomized runs (`CRASH_RUNS`, default 20). */
+  /** Number of randomized runs of the pipeline task (`CRASH_RUNS`, default 20). */
   runs: number;
+  /** Number of randomized flow runs (`CRASH_FLOW_RUNS`, default `runs / 6`, rounded, at least 1). */
+  flowRuns: number;
   /** Seed of run 0; run i uses `seed + i` (`CRASH_SEED`, default random and printed). */
   seed: number;
   /** Runs in flight at once (`CRASH_CONCURRENCY`, default 2: one per core). */
@@ -14,8 +16,10 @@ export function crashSettings(env: NodeJS.ProcessEnv = process.env): CrashSettin
     const n = Number(value);
     return value !== undefined && value !== "" && Number.isSafeInteger(n) && n >= 0 ? n : fallback;
   };
+  const runs = Math.max(1, int(env.CRASH_RUNS, 20));
   return {
-    runs: Math.max(1, int(env.CRASH_RUNS, 20)),
+    runs,
+    flowRuns: int(env.CRASH_FLOW_RUNS, Math.max(1, Math.round(runs / 6))),
     seed: int(env.CRASH_SEED, Math.floor(Math.random() * 2 ** 31)) >>> 0,
     concurrency: Math.max(1, int(env.CRASH_CONCURRENCY, 2)),
   };

@@ -1,117 +1,85 @@
 /**
- * Crash-harness child. Runs the pipeline task on a SQLite file and reports points of interest to the
- * parent, one JSON line each, on file descriptor 3 (written synchronously, so a line is out before the
- * next instruction runs — the parent may SIGKILL us right after reading it).
+ * Crash-harness child. Runs one life of a workload on a SQLite file and reports points of interest to the
+ * parent, one JSON line each, on file descriptor 3 (see `instrument.ts`):
  *
- *   node --conditions=@taskwire/source --import tsx tools/crash/worker.ts \
- *     <dbPath> <countsFile> <start|resume> <seed> <killAt> <freeze|run>
+ *   node --conditions=@taskwire/source --import tsx tools/crash/worker.ts '<LifeConfig as JSON>'
  *
- * `killAt` names the kill point of this process's life: `any:7` is the 7th point of any kind,
- * `body:2` the 2nd point of kind `body` (kinds: see `POINT_KINDS`), `none` is no kill point. With `freeze` the
- * child stops dead there (blocks its only thread) until the parent's SIGKILL arrives, so the kill lands
- * exactly at that point; with `run` it keeps going and the parent kills after a random delay, so the kill
- * lands anywhere after it (mid-commit included).
+ * Workloads (`LifeConfig.workload`): `pipeline` starts (or attaches to) the 6-step task and follows it to
+ * its terminal event; `flow`/`waves` do the same with the flow parent (`flow-tasks.ts`), whose children
+ * run in this process too; `signal` runs no worker at all and delivers the flow's signal once.
+ * `killAt` names the kill point of this life; with style `freeze` the child stops dead there until the
+ * parent's SIGKILL arrives, with `run` it keeps going and the parent kills it after a random delay.
  */
-import { appendFileSync, writeSync } from "node:fs";
-import { createTaskflow, type TaskStore } from "@taskwire/core";
+import { appendFileSync } from "node:fs";
+import { createTaskflow, type Taskflow } from "@taskwire/core";
 import { sqliteStore } from "@taskwire/sqlite";
 import { pino } from "pino";
+import { flowTasks, SIGNAL_NAME } from "./flow-tasks";
+import { createReporter, instrument } from "./instrument";
 import { pipelineTask } from "./pipeline-task";
-import {
-  CRASH_IDEMPOTENCY_KEY,
-  CRASH_LEASE_MS,
-  CRASH_POLL_MS,
-  REPORT_FD,
-  type WorkerMessage,
-} from "./protocol";
+import { CRASH_IDEMPOTENCY_KEY, CRASH_LEASE_MS, CRASH_POLL_MS, type LifeConfig } from "./protocol";
 
-const [dbPath, countsFile, mode, seedArg, killAtArg, style] = process.argv.slice(2);
-if (!dbPath || !countsFile || (mode !== "start" && mode !== "resume")) {
-  process.stderr.write(
-    "usage: worker.ts <dbPath> <countsFile> <start|resume> <seed> <killAt> <freeze|run>\n",
-  );
-  process.exit(64);
-}
-const seed = Number(seedArg ?? 0);
-const [killKind = "none", killNth = "0"] = (killAtArg ?? "none").split(":");
-const killAt = Number(killNth);
-
-function report(message: WorkerMessage): void {
-  writeSync(REPORT_FD, `${JSON.stringify(message)}\n`);
-}
-
-let points = 0;
-const perKind = new Map<string, number>();
-function point(name: string): void {
-  points += 1;
-  const kind = name.slice(0, name.indexOf(":"));
-  const nth = (perKind.get(kind) ?? 0) + 1;
-  perKind.set(kind, nth);
-  const kill = killKind === "any" ? points === killAt : killKind === kind && nth === killAt;
-  report({ type: "point", n: points, name, kill });
-  if (kill && style === "freeze") {
-    // Freeze the whole process here: no timer, heartbeat or queued commit runs before the SIGKILL.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
-    process.exit(70); // the parent never killed us: fail loudly rather than continue past the point
-  }
-}
-
-/**
- * Wraps the store so WAL writes (checkpoints, events, the settlement) are points of interest: just before
- * the call, and just after it resolved (durable).
- */
-function instrument(inner: TaskStore): TaskStore {
-  return new Proxy(inner, {
-    get(target, prop) {
-      if (prop === "appendStep") {
-        const appendStep: TaskStore["appendStep"] = async (lease, record) => {
-          point(`step-append:${record.key}`);
-          await target.appendStep(lease, record);
-          point(`step-committed:${record.key}`);
-        };
-        return appendStep;
-      }
-      if (prop === "appendEvent") {
-        const appendEvent: TaskStore["appendEvent"] = async (lease, record) => {
-          point(`event-append:${record.position + 1}`);
-          const seq = await target.appendEvent(lease, record);
-          point(`event-committed:${record.position + 1}`);
-          return seq;
-        };
-        return appendEvent;
-      }
-      if (prop === "settleTask") {
-        const settleTask: TaskStore["settleTask"] = async (lease, settlement, now) => {
-          point(`settle:${settlement.status}`);
-          await target.settleTask(lease, settlement, now);
-          point(`settled:${settlement.status}`);
-        };
-        return settleTask;
-      }
-      const value = Reflect.get(target, prop, target);
-      // The store keeps #private state: its methods must run with the real store as `this`.
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-const store = instrument(sqliteStore({ path: dbPath, pollIntervalMs: 20 }));
+const config = parseConfig(process.argv[2]);
+const reporter = createReporter(config.killAt, config.style);
+const store = instrument(sqliteStore({ path: config.dbPath, pollIntervalMs: CRASH_POLL_MS }), reporter);
 const taskflow = await createTaskflow({
   store,
   logger: pino({ level: "warn" }, pino.destination(2)),
   leaseMs: CRASH_LEASE_MS,
   pollIntervalMs: CRASH_POLL_MS,
+  worker: config.workload !== "signal",
 });
-const ref = taskflow.task(
-  pipelineTask({
-    count: (stepKey) => appendFileSync(countsFile, `${stepKey}\n`),
-    point,
-  }),
-);
-const { taskId, created } = await taskflow.start(ref, { seed }, { idempotencyKey: CRASH_IDEMPOTENCY_KEY });
-report({ type: "started", taskId, created, mode });
-let terminal = "";
-for await (const event of taskflow.subscribe(taskId)) terminal = event.name;
-await taskflow.shutdown();
-report({ type: "terminal", name: terminal });
+const hooks = {
+  count: (stepKey: string) => appendFileSync(config.countsFile, `${stepKey}\n`),
+  point: (name: string) => reporter.point(name),
+  enter: (taskId: string, label: string) => reporter.label(taskId, label),
+};
+
+if (config.workload === "signal") await deliver(taskflow);
+else await follow(taskflow);
 process.exit(0);
+
+/** Starts (or attaches to) the workload's task and follows it to its terminal event. */
+async function follow(taskflow: Taskflow): Promise<void> {
+  const key = { idempotencyKey: CRASH_IDEMPOTENCY_KEY };
+  let started: { taskId: string; created: boolean };
+  if (config.workload === "pipeline") {
+    started = await taskflow.start(taskflow.task(pipelineTask(hooks)), { seed: config.seed }, key);
+  } else {
+    const { parent, child } = flowTasks(hooks);
+    taskflow.task(child);
+    const input = { seed: config.seed, width: config.width ?? 1, signal: config.workload === "flow" };
+    started = await taskflow.start(taskflow.task(parent), input, key);
+  }
+  reporter.report({ type: "started", ...started, mode: config.mode });
+  let terminal = "";
+  for await (const event of taskflow.subscribe(started.taskId)) terminal = event.name;
+  await taskflow.shutdown();
+  reporter.report({ type: "terminal", name: terminal });
+}
+
+/** Delivers the signal once (no worker runs here: the flow's tasks are registered for validation only). */
+async function deliver(taskflow: Taskflow): Promise<void> {
+  const spec = config.signal;
+  if (!spec) throw new Error("the signal workload needs `signal`");
+  const { parent, child } = flowTasks(hooks);
+  taskflow.task(child);
+  taskflow.task(parent);
+  const { index, duplicate } = await taskflow.signal(
+    spec.taskId,
+    SIGNAL_NAME,
+    { token: spec.token },
+    { idempotencyKey: spec.idempotencyKey },
+  );
+  await taskflow.shutdown();
+  reporter.report({ type: "signalled", index, duplicate });
+}
+
+function parseConfig(arg: string | undefined): LifeConfig {
+  const parsed = arg === undefined ? undefined : (JSON.parse(arg) as Partial<LifeConfig>);
+  if (!parsed?.workload || !parsed.dbPath || !parsed.countsFile || !parsed.killAt || !parsed.style) {
+    process.stderr.write("usage: worker.ts '<LifeConfig JSON: see protocol.ts>'\n");
+    process.exit(64);
+  }
+  return parsed as LifeConfig;
+}

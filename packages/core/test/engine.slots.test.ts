@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
-import { defineTask, memoryStore, type TaskStore } from "../src/index";
+import { defineTask, memoryStore, StoreConflictError, type TaskStore } from "../src/index";
 import { collect, makeTaskflow } from "./helpers";
 
 const def = defineTask({
@@ -113,6 +113,32 @@ describe("subscribe against a broken store", () => {
     await expect(iterate()).rejects.toMatchObject({
       code: "INTERNAL",
       details: { taskId, expected: 1, got: 2 },
+    });
+  });
+});
+
+describe("a fenced write refused while the lease is held", () => {
+  it("fails the run (it is not a lost lease: reclaiming would meet the same conflict forever)", async () => {
+    const inner = memoryStore();
+    const store = overridable(inner);
+    store.appendStep = async (lease) => {
+      throw new StoreConflictError(lease.taskId, "step #0 is already recorded");
+    };
+    const stepper = defineTask({
+      name: "slots.stepper",
+      input: z.object({}),
+      result: z.object({}),
+      retry: { maxAttempts: 1 },
+      async run(_input, ctx) {
+        await ctx.step("one", () => 1);
+        return {};
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { store, leaseMs: 60_000 });
+    const { taskId } = await taskflow.start(taskflow.task(stepper), {});
+    expect((await collect(taskflow, taskId)).at(-1)).toMatchObject({
+      name: "failed",
+      data: { error: { code: "STORE_CONFLICT" } },
     });
   });
 });

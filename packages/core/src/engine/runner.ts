@@ -37,6 +37,8 @@ export interface RunnerDeps {
   registry: TaskRegistry;
   logger: Logger;
   clock: Clock;
+  /** Lease length (a conflict check renews the lease for this long). */
+  leaseMs: number;
   /** In-memory access tokens of tasks started by this process (the worker drops each once it is done). */
   tokens: Map<string, string>;
 }
@@ -149,7 +151,7 @@ class TaskRun {
       clock,
       // Other write failures surface through the body (the next step or flush rethrows them).
       onLeaseLost: (error) => {
-        if (isTaskwireError(error, "STORE_CONFLICT")) this.stop("lease_lost", error);
+        if (isTaskwireError(error, "STORE_CONFLICT")) void this.#checkLease(error);
       },
     });
     try {
@@ -198,6 +200,22 @@ class TaskRun {
       "waiting for children to cancel",
     );
     return { status: "waiting", runAt: NEVER_DUE, wakeOn: { children: active } };
+  }
+
+  /**
+   * A fenced write conflicted: either the lease is gone (stop at once: another worker owns the task) or
+   * the write itself was refused with the lease still held (a checkpoint slot already taken — a bug or a
+   * non-deterministic body). The latter must fail the run like any error, not pass for a lost lease: the
+   * task would be reclaimed and meet the same conflict forever.
+   */
+  async #checkLease(error: unknown): Promise<void> {
+    try {
+      const { store, clock, leaseMs } = this.#deps;
+      const state = await store.renewLease(this.#claimed.lease, clock.now(), leaseMs);
+      if (!state.held) this.stop("lease_lost", error);
+    } catch {
+      this.stop("lease_lost", error); // the store is unreachable: stop; the settlement is fenced anyway
+    }
   }
 
   /** How a run that threw (or was stopped) ends: handed back, cancelled, retried later, or failed. */

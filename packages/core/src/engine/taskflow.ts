@@ -176,7 +176,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   const leaseMs = options.leaseMs ?? 30_000;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
   const tokens = new Map<string, string>();
-  const deps: RunnerDeps = { store, registry, logger, clock, tokens };
+  const deps: RunnerDeps = { store, registry, logger, clock, leaseMs, tokens };
 
   await store.open();
   logger.debug({ event: "store.opened", store: store.kind }, "store opened");
