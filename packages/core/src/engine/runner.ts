@@ -28,6 +28,7 @@ import { cancelledEventData } from "./cancelled-event";
 import type { TaskRegistry } from "./registry";
 import { RunContext } from "./run-context";
 import { RunStoppedError, type StopKind } from "./stop-reasons";
+import type { WaitRequest } from "./suspension";
 
 const EMPTY_HISTORY: TaskHistory = { steps: [], eventNames: [] };
 
@@ -164,10 +165,7 @@ class TaskRun {
       const body = runInUserContext(userContext, () => ctx.enter(() => this.#definition.run(input, ctx.api)));
       // The body ends by returning, by throwing, or by parking on a wait it cannot complete now (a child
       // still running, a timer not due, no signal yet): then the task waits without a lease or a slot.
-      const ended = await Promise.race([
-        Promise.resolve(body).then((value) => ({ value })),
-        ctx.suspension.promise.then((wait) => ({ wait })),
-      ]);
+      const ended = await bodyOrWait(body, ctx);
       ctx.close();
       if (ctx.emitsPending) await ctx.flushEmits();
       if (this.stopKind === "cancel") return await this.#cancelled();
@@ -265,6 +263,14 @@ class TaskRun {
       throw error;
     }
   }
+}
+
+/** The body's value, or the wait it parked on: whichever comes first (one promise per run). */
+function bodyOrWait(body: unknown, ctx: RunContext): Promise<{ value: unknown } | { wait: WaitRequest }> {
+  return new Promise((resolve, reject) => {
+    Promise.resolve(body).then((value) => resolve({ value }), reject);
+    ctx.suspension.whenParked((wait) => resolve({ wait }));
+  });
 }
 
 function isOwnCancel(error: { details?: Record<string, unknown> | undefined }, taskId: string): boolean {
