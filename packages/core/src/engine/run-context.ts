@@ -18,7 +18,7 @@ import type { AnyTaskDefinition, TypedTaskContext } from "../task/define-task";
 import { DEFAULT_STEP_RETRY, resolveRetryPolicy, retryDelayMs } from "../task/retry-policy";
 import { parseWith } from "../task/validate";
 import { type FlowHost, type SpawnOptions, sleepUntil, spawn, waitForSignal } from "./flows";
-import { Suspension } from "./suspension";
+import { Suspension, type WaitRequest } from "./suspension";
 import type { TaskLike } from "./task-ref";
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -57,8 +57,10 @@ export interface RunContextDeps {
 export class RunContext implements StepScope {
   readonly api: TypedTaskContext;
   /** Waits of this run that could not complete: the runner settles the task `waiting` from it. */
-  readonly suspension = new Suspension();
-  readonly #flowHost: FlowHost;
+  // Made on the first flow primitive: most runs never spawn or wait, and these are per-run allocations.
+  #suspension: Suspension | undefined;
+  #flowHostValue: FlowHost | undefined;
+  #onParked: ((request: WaitRequest) => void) | undefined;
   #deps: RunContextDeps;
   #steps: ReadonlyMap<number, StepRecord>;
   /** Names of the task's emitted events so far (recorded + appended by this run), by emit position. */
@@ -100,17 +102,32 @@ export class RunContext implements StepScope {
       waitForSignal: (name: string, options?: { timeoutMs?: number }) =>
         this.#flow(() => waitForSignal(this.#flowHost, name, options)),
     }) as unknown as TypedTaskContext;
-    this.#flowHost = {
+  }
+
+  /** Calls `onParked` with the wait if the body parks (see `Suspension.whenParked`). */
+  whenParked(onParked: (request: WaitRequest) => void): void {
+    this.#onParked = onParked;
+    this.#suspension?.whenParked(onParked);
+  }
+
+  get #flowHost(): FlowHost {
+    if (this.#flowHostValue) return this.#flowHostValue;
+    const deps = this.#deps;
+    const suspension = new Suspension();
+    if (this.#onParked) suspension.whenParked(this.#onParked);
+    this.#suspension = suspension;
+    this.#flowHostValue = {
       taskId: deps.lease.taskId,
       store: deps.store,
       lease: deps.lease,
       clock: deps.clock,
       definition: deps.definition,
-      suspension: this.suspension,
+      suspension,
       checkpoint: (name) => this.#checkpoint(name),
       record: (position, key, output) => this.#record(position, key, output),
       throwIfStopped: () => this.#throwIfStopped(),
     };
+    return this.#flowHostValue;
   }
 
   /** Runs a flow primitive: not inside a step body (a replay that skips the body could not replay it). */
@@ -194,7 +211,8 @@ export class RunContext implements StepScope {
         const emits = Math.max(counter.emits, this.#eventNames.length - emitStart);
         this.#emitPosition = emitStart + emits;
         const step = { position, key, output, emits, at: this.#deps.clock.now() };
-        await this.suspension.track(() => this.#deps.store.appendStep(this.#deps.lease, step));
+        const append = () => this.#deps.store.appendStep(this.#deps.lease, step);
+        await (this.#suspension ? this.#suspension.track(append) : append());
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
         // Return what a replay would return, so first run and replay see identical values.
         return decode<Awaited<T>>(output);
@@ -245,7 +263,7 @@ export class RunContext implements StepScope {
       throw new StoreConflictError(this.#deps.lease.taskId, `emit position ${position} is ahead of the WAL`);
     }
     // The run is parking (a wait could not complete): this emit is appended by the run that resumes here.
-    if (this.suspension.requested) return;
+    if (this.#suspension?.requested) return;
     this.#eventNames.push(name);
     const record = { position, name, data: encode(parsed), at: this.#deps.clock.now() };
     this.#emitsInFlight += 1;

@@ -269,7 +269,7 @@ class TaskRun {
 function bodyOrWait(body: unknown, ctx: RunContext): Promise<{ value: unknown } | { wait: WaitRequest }> {
   return new Promise((resolve, reject) => {
     Promise.resolve(body).then((value) => resolve({ value }), reject);
-    ctx.suspension.whenParked((wait) => resolve({ wait }));
+    ctx.whenParked((wait) => resolve({ wait }));
   });
 }
 
