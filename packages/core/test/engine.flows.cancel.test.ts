@@ -4,7 +4,9 @@ import {
   type AnyTaskDefinition,
   type ChildEventData,
   defineTask,
+  memoryStore,
   NonRetriableError,
+  StoreConflictError,
   type TaskEvent,
 } from "../src/index";
 import { collect, makeTaskflow } from "./helpers";
@@ -134,5 +136,38 @@ describe("cancelling a parent", () => {
     expect((await collect(taskflow, taskId)).at(-1)?.name).toBe("cancelled");
     expect(spawned).toBe(1);
     expect(await taskflow.list({ parentId: taskId })).toHaveLength(1);
+  });
+});
+
+describe("recording the cancel intent", () => {
+  it("retries a revision conflict against the fresh record instead of giving up silently", async () => {
+    const inner = memoryStore();
+    let conflicts = 2;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "requestCancel") {
+          return (taskId: string, now: number, event: string) => {
+            if (conflicts > 0) {
+              conflicts -= 1;
+              return Promise.reject(new StoreConflictError(taskId, "the task changed during the cancel"));
+            }
+            return value.call(target, taskId, now, event);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { store });
+    taskflow.task(worker);
+    const { taskId } = await taskflow.start(taskflow.task(fanout), { n: 1 });
+    await vi.waitFor(async () => expect((await taskflow.list({ status: "running" })).length).toBe(1), {
+      timeout: 5000,
+      interval: 5,
+    });
+    expect((await taskflow.cancel(taskId)).outcome).toBe("requested");
+    expect(conflicts).toBe(0);
+    expect((await collect(taskflow, taskId)).at(-1)?.name).toBe("cancelled");
   });
 });
