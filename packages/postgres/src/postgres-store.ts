@@ -25,6 +25,7 @@ import {
 } from "@taskwire/core/store";
 import { createTask } from "./create-task";
 import { deliverSignal, readSignal, retryTask, settleWaiting, spawnChild } from "./flows";
+import { listTasksQuery } from "./list-tasks";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
 import { type Session, startSession, stopSession } from "./session";
@@ -133,20 +134,7 @@ class PostgresStore implements TaskStore {
   }
 
   async listTasks(filter: TaskFilter = {}): Promise<TaskRecord[]> {
-    const where: string[] = [];
-    const values: unknown[] = [];
-    const add = (value: unknown, condition: (param: string) => string) => {
-      values.push(value);
-      where.push(condition(`$${values.length}`));
-    };
-    if (filter.owner !== undefined) add(filter.owner, (p) => `owner = ${p}::text`);
-    if (filter.name !== undefined) add(filter.name, (p) => `name = ${p}::text`);
-    if (filter.parentId !== undefined) add(filter.parentId, (p) => `parent_id = ${p}::text`);
-    if (filter.status !== undefined) add([filter.status].flat(), (p) => `status = ANY(${p}::text[])`);
-    if (filter.createdBefore !== undefined) add(filter.createdBefore, (p) => `created_at < ${p}::bigint`);
-    values.push(count(filter.limit ?? 100));
-    const text = `${this.#sql.listTasks}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY created_at DESC, id DESC LIMIT $${values.length}::bigint`;
+    const { text, values } = listTasksQuery(this.#sql.listTasks, filter, count(filter.limit ?? 100));
     return (await this.#query<TaskRow>(statement(text), values)).map(toTaskRecord);
   }
 

@@ -19,38 +19,42 @@ export class ListTasksQuery {
   }
 
   run(filter: TaskFilter): TaskRow[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.owner !== undefined) {
-      where.push("owner = ?");
-      params.push(filter.owner);
-    }
-    if (filter.name !== undefined) {
-      where.push("name = ?");
-      params.push(filter.name);
-    }
-    if (filter.parentId !== undefined) {
-      where.push("parent_id = ?");
-      params.push(filter.parentId);
-    }
-    if (filter.status !== undefined) {
-      where.push("status IN (SELECT value FROM json_each(?))");
-      params.push(JSON.stringify(([] as string[]).concat(filter.status)));
-    }
-    if (filter.createdBefore !== undefined) {
-      where.push("created_at < ?");
-      params.push(filter.createdBefore);
-    }
-    params.push(Math.max(0, filter.limit ?? DEFAULT_LIST_LIMIT));
-    const key = where.join(" AND ");
-    let statement = this.#cache.get(key);
+    const { sql, params } = listTasksSql(filter);
+    let statement = this.#cache.get(sql);
     if (!statement) {
-      statement = this.#db.prepare<unknown[], TaskRow>(
-        `SELECT ${TASK_COLUMNS} FROM taskwire_tasks ${key ? `WHERE ${key}` : ""}
-         ORDER BY created_at DESC, id DESC ${BOUND_LIMIT}`,
-      );
-      this.#cache.set(key, statement);
+      statement = this.#db.prepare<unknown[], TaskRow>(sql);
+      this.#cache.set(sql, statement);
     }
     return statement.all(...params);
   }
+}
+
+/** The SQL and parameters of one `listTasks` call; the SQL depends only on which filter fields are set. */
+export function listTasksSql(filter: TaskFilter): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.owner !== undefined) {
+    where.push("owner = ?");
+    params.push(filter.owner);
+  }
+  if (filter.name !== undefined) {
+    where.push("name = ?");
+    params.push(filter.name);
+  }
+  if (filter.parentId !== undefined) {
+    where.push("parent_id = ?");
+    params.push(filter.parentId);
+  }
+  if (filter.status !== undefined) {
+    where.push("status IN (SELECT value FROM json_each(?))");
+    params.push(JSON.stringify(([] as string[]).concat(filter.status)));
+  }
+  if (filter.after !== undefined) {
+    where.push("(created_at, id) < (?, ?)");
+    params.push(filter.after.createdAt, filter.after.id);
+  }
+  params.push(Math.max(0, filter.limit ?? DEFAULT_LIST_LIMIT));
+  const sql = `SELECT ${TASK_COLUMNS} FROM taskwire_tasks ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY created_at DESC, id DESC ${BOUND_LIMIT}`;
+  return { sql, params };
 }

@@ -89,8 +89,11 @@ export interface StartResult<TDef extends AnyTaskDefinition = AnyTaskDefinition>
   created: boolean;
 }
 
-/** Filter of `taskflow.list` (a user context always narrows it to its own tasks). */
-export type ListFilter = Omit<TaskFilter, "createdBefore"> & { createdBefore?: Date };
+/**
+ * Filter of `taskflow.list` (a user context always narrows it to its own tasks). `after` resumes the
+ * newest-first listing strictly after that task: pass the last snapshot's `createdAt` and `taskId`.
+ */
+export type ListFilter = Omit<TaskFilter, "after"> & { after?: { createdAt: Date; taskId: string } };
 
 /**
  * A live Taskwire instance: registry, engine and worker over one store.
@@ -313,10 +316,11 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
 
     async list(filter = {}) {
       const owner = isInUserContext() ? getCurrentUserContext().userId : filter.owner;
+      const { after, ...rest } = filter;
       const records = await store.listTasks({
-        ...filter,
+        ...rest,
         owner,
-        createdBefore: filter.createdBefore?.getTime(),
+        after: after && { createdAt: after.createdAt.getTime(), id: after.taskId },
       });
       return records.map(toSnapshot);
     },

@@ -125,7 +125,9 @@ class MemoryStore implements TaskStore {
           (filter.name === undefined || t.name === filter.name) &&
           (filter.parentId === undefined || t.parentId === filter.parentId) &&
           (statuses === undefined || statuses.includes(t.status)) &&
-          (filter.createdBefore === undefined || t.createdAt < filter.createdBefore),
+          (filter.after === undefined ||
+            t.createdAt < filter.after.createdAt ||
+            (t.createdAt === filter.after.createdAt && t.id < filter.after.id)),
       )
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, filter.limit ?? 100)

@@ -303,8 +303,11 @@ export interface TaskFilter {
   status?: TaskStatus | readonly TaskStatus[];
   parentId?: string;
   limit?: number;
-  /** Only tasks created strictly before this time (a page cursor: pass the last page's oldest `createdAt`). */
-  createdBefore?: number;
+  /**
+   * Only tasks strictly after this key in the listing order (`createdAt` desc, then `id` desc): a keyset
+   * page cursor, exact when many tasks share a `createdAt` (pass the last listed task's key).
+   */
+  after?: { createdAt: number; id: string };
 }
 
 /** Stops a watch; idempotent. */
@@ -340,7 +343,11 @@ export interface TaskStore {
   /** Reads one task, or `undefined`. */
   getTask(taskId: string): Promise<TaskRecord | undefined>;
 
-  /** Lists tasks matching `filter`, newest first (`createdAt` desc, then id desc), at most `limit` (default 100). */
+  /**
+   * Lists tasks matching `filter`, newest first (`createdAt` desc, then id desc), at most `limit` (default 100).
+   * With `after`, the listing resumes strictly after that key, so paging by the last row's key visits every
+   * task exactly once even when many share a `createdAt`.
+   */
   listTasks(filter?: TaskFilter): Promise<TaskRecord[]>;
 
   /**

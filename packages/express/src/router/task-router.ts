@@ -4,6 +4,7 @@ import { executeTask } from "../bridge/execute-task";
 import { validateIdempotencyKey } from "../bridge/idempotency-key";
 import type { SseBridge } from "../bridge/sse-bridge";
 import { sendHttpError } from "../http-errors/to-http-error";
+import { listTasksRoute } from "./list-route";
 import { publicSnapshot } from "./public-snapshot";
 
 /** Options of {@link createTaskRouter}. */
@@ -20,9 +21,9 @@ export interface TaskRouterOptions {
 type Handler = (req: Request, res: Response) => Promise<void>;
 
 /**
- * The task HTTP API (SPEC 5), to mount under a base path: `POST /tasks/:name`, `GET /tasks/:taskId`,
- * `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`, `POST /tasks/:taskId/signals/:name`,
- * `POST /tasks/:taskId/retry`. Every route needs a resolved user (401) and runs as that user, so tasks
+ * The task HTTP API (SPEC 5), to mount under a base path: `GET /tasks`, `POST /tasks/:name`,
+ * `GET /tasks/:taskId`, `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`,
+ * `POST /tasks/:taskId/signals/:name`, `POST /tasks/:taskId/retry`. Every route needs a resolved user (401) and runs as that user, so tasks
  * of other owners answer 404. Errors are answered as Taskwire JSON by the router itself. Expects
  * `req.body` parsed by `express.json({ strict: false })` (as `createTaskwireApp` sets up).
  * @example app.use("/api", express.json(), createTaskRouter(bridge));
@@ -42,6 +43,11 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
         sendHttpError(res, error, { production: bridge.production, logger: bridge.logger });
       }
     };
+
+  router.get(
+    "/tasks",
+    asUser((req, res) => listTasksRoute(bridge.taskflow, bridge.production, req, res)),
+  );
 
   router.post(
     "/tasks/:name",

@@ -116,12 +116,58 @@ export function listConformance(suite: Suite): void {
       expect(listed.map((t) => t.id)).toEqual(newestFirst(children));
     });
 
-    it("createdBefore keeps only tasks created strictly before it", async () => {
+    it("after resumes strictly after a key: paging by the last row's key visits every task once, in order", async () => {
       const kit = await openKit(suite);
       const created: TaskRecord[] = [];
-      for (let i = 0; i < 4; i++) created.push(await kit.create({ now: T0 + i * 10 }));
-      const listed = await kit.store.listTasks({ owner: kit.owner, createdBefore: T0 + 20 });
-      expect(listed.map((t) => t.id)).toEqual(newestFirst(created.slice(0, 2)));
+      for (const at of [T0 + 9, T0 + 5, T0 + 5, T0 + 5, T0 + 5, T0 + 5, T0 + 5, T0 + 5, T0 + 1])
+        created.push(await kit.create({ now: at }));
+      const seen: string[] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await kit.store.listTasks({ owner: kit.owner, limit: 2, after });
+        seen.push(...page.map((t) => t.id));
+        const last = page.at(-1);
+        if (page.length < 2 || !last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(seen).toEqual(newestFirst(created));
+    });
+
+    it("after keeps tasks at the key's createdAt with a smaller id, and older ones", async () => {
+      const kit = await openKit(suite);
+      const created: TaskRecord[] = [];
+      for (const at of [T0 + 2, T0 + 1, T0 + 1, T0 + 1, T0]) created.push(await kit.create({ now: at }));
+      const order = newestFirst(created);
+      const key = created.find((t) => t.id === order[2])!;
+      const listed = await kit.store.listTasks({
+        owner: kit.owner,
+        after: { createdAt: key.createdAt, id: key.id },
+      });
+      expect(listed.map((t) => t.id)).toEqual(order.slice(3));
+    });
+
+    it("filters combine with after: paging a filtered listing visits exactly its matches once", async () => {
+      const kit = await openKit(suite);
+      const other = `${kit.name}.other`;
+      const hits: TaskRecord[] = [];
+      for (let i = 0; i < 7; i++) {
+        hits.push(await kit.create({ name: other, now: T0 + 5 }));
+        await kit.create({ now: T0 + 5 });
+        await kit.running({ name: other, now: T0 + 5 });
+        await kit.create({ name: other, owner: `${kit.owner}-other`, now: T0 + 5 });
+      }
+      hits.push(await kit.create({ name: other, now: T0 + 1 }));
+      const seen: string[] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const filter = { owner: kit.owner, name: other, status: "queued" as const, limit: 2, after };
+        const page = await kit.store.listTasks(filter);
+        seen.push(...page.map((t) => t.id));
+        const last = page.at(-1);
+        if (page.length < 2 || !last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(seen).toEqual(newestFirst(hits));
     });
 
     it("combines filters with AND", async () => {
@@ -136,7 +182,7 @@ export function listConformance(suite: Suite): void {
         owner: kit.owner,
         name: other,
         status: "queued",
-        createdBefore: T0 + 50,
+        after: { createdAt: T0 + 50, id: "" },
       });
       expect(listed.map((t) => t.id)).toEqual([hit.id]);
     });
