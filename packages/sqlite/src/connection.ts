@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 
@@ -25,7 +25,7 @@ export function openConnection(options: ConnectionOptions): Connection {
   const owned = options.database === undefined;
   let db = options.database;
   if (!db) {
-    if (isFilePath(options.path)) mkdirSync(dirname(options.path), { recursive: true });
+    if (isFilePath(options.path)) prepareDatabasePath(options.path);
     db = new Database(options.path, { timeout: options.busyTimeoutMs });
   }
   try {
@@ -39,6 +39,35 @@ export function openConnection(options: ConnectionOptions): Connection {
     throw error;
   }
   return { db, owned };
+}
+
+/**
+ * Makes the database file's directory (owner-only: the file holds every task's inputs and results) and
+ * refuses a database file, or its directory, that is a symbolic link: a link planted in a shared or
+ * world-writable place could point the store at someone else's file.
+ */
+export function prepareDatabasePath(path: string): void {
+  const dir = dirname(path);
+  refuseSymlink(dir, "directory");
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) refuseSymlink(file, "file");
+}
+
+function refuseSymlink(path: string, what: "file" | "directory"): void {
+  let isLink = false;
+  try {
+    isLink = lstatSync(path).isSymbolicLink();
+  } catch {
+    return; // does not exist yet
+  }
+  if (isLink) {
+    throw new Error(
+      `Refusing to open the SQLite database: the ${what} ${path} is a symbolic link (to ${readlinkSync(path)}). Point the store at the real path.`,
+    );
+  }
 }
 
 function isFilePath(path: string): boolean {

@@ -40,7 +40,8 @@ import { type WriteOp, WriteQueue } from "./write-queue";
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
   /**
-   * Database file; its directory is created. `":memory:"` gives a private in-memory database.
+   * Database file; a missing directory is created owner-only (0700), and a file or directory that is a
+   * symbolic link is refused. `":memory:"` gives a private in-memory database.
    * @default ".taskwire/tasks.db"
    */
   path?: string;
