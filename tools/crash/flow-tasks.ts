@@ -1,6 +1,7 @@
 import { defineTask } from "@taskwire/core";
 import { z } from "zod";
 import type { PipelineHooks } from "./pipeline-task";
+import { pause } from "./pipeline-task";
 
 /**
  * The flow the crash harness kills: a parent in three stages ("waves") — a step computes the item list,
@@ -140,7 +141,6 @@ export function flowTasks(hooks: FlowHooks) {
 }
 
 /** A short real wait, so a delayed kill can land while a body is in flight. */
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 2));
 
 /** Body keys (`label/key`) of a correct run, each of which must run exactly once plus kills in flight. */
 export function flowBodyKeys(width: number, signal: boolean): string[] {

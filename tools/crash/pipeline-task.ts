@@ -71,7 +71,8 @@ export function pipelineTask(hooks: PipelineHooks) {
 }
 
 /** A short real wait, so a delayed kill can land while a body is in flight. */
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 2));
+/** A short real pause inside a task body: widens the window a kill can land in. */
+export const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 2));
 
 /** The exact visible events (before the terminal one) a correct run leaves in the WAL. */
 export function expectedEvents(seed: number): Array<{ name: string; data: unknown }> {

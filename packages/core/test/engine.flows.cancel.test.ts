@@ -9,7 +9,7 @@ import {
   StoreConflictError,
   type TaskEvent,
 } from "../src/index";
-import { collect, makeTaskflow } from "./helpers";
+import { collect, makeTaskflow, overridable } from "./helpers";
 
 /** Runs until cancelled (it honours ctx.signal), spawning `depth` levels of the same below it. */
 const worker: AnyTaskDefinition = defineTask({
@@ -143,22 +143,12 @@ describe("recording the cancel intent", () => {
   it("retries a revision conflict against the fresh record instead of giving up silently", async () => {
     const inner = memoryStore();
     let conflicts = 2;
-    const store = new Proxy(inner, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "requestCancel") {
-          return (taskId: string, now: number, event: string) => {
-            if (conflicts > 0) {
-              conflicts -= 1;
-              return Promise.reject(new StoreConflictError(taskId, "the task changed during the cancel"));
-            }
-            return value.call(target, taskId, now, event);
-          };
-        }
-        return value.bind(target);
-      },
-    });
+    const store = overridable(inner);
+    store.requestCancel = (taskId, now, event) => {
+      if (conflicts === 0) return inner.requestCancel(taskId, now, event);
+      conflicts -= 1;
+      return Promise.reject(new StoreConflictError(taskId, "the task changed during the cancel"));
+    };
     const taskflow = await makeTaskflow(onTestFinished, { store });
     taskflow.task(worker);
     const { taskId } = await taskflow.start(taskflow.task(fanout), { n: 1 });

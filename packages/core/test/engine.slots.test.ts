@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
 import { defineTask, memoryStore, StoreConflictError, type TaskStore } from "../src/index";
-import { collect, makeTaskflow } from "./helpers";
+import { collect, makeTaskflow, overridable } from "./helpers";
 
 const def = defineTask({
   name: "slots.quick",
@@ -9,16 +9,6 @@ const def = defineTask({
   result: z.object({ i: z.number() }),
   run: async (input) => ({ i: input.i }),
 });
-
-/** A plain object delegating to `inner` (bound methods), whose methods a test may replace. */
-function overridable(inner: TaskStore): TaskStore {
-  const out: Record<string, unknown> = { kind: inner.kind };
-  for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(inner))) {
-    const value = (inner as unknown as Record<string, unknown>)[key];
-    if (key !== "constructor" && typeof value === "function") out[key] = value.bind(inner);
-  }
-  return out as unknown as TaskStore;
-}
 
 /** A memory store whose `createTask` can be told to fail, and which counts tasks created already claimed. */
 function flakyCreates(): { store: TaskStore; failNext: () => void; claimedAtCreate: () => number } {

@@ -69,3 +69,13 @@ export function crashableStore(inner: TaskStore): { store: TaskStore; crash: () 
     },
   };
 }
+
+/** A plain object delegating to `inner` (bound methods), whose methods a test may replace. */
+export function overridable(inner: TaskStore): TaskStore {
+  const out: Record<string, unknown> = { kind: inner.kind };
+  for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(inner))) {
+    const value = (inner as unknown as Record<string, unknown>)[key];
+    if (key !== "constructor" && typeof value === "function") out[key] = value.bind(inner);
+  }
+  return out as unknown as TaskStore;
+}
