@@ -20,6 +20,8 @@ export default defineWorkspace([
   project("postgres", "packages/postgres"),
   project("express", "packages/express"),
   project("client", "packages/client"),
+  project("cli", "packages/cli"),
+  project("inspector", "packages/inspector"),
   project("quickstart", "examples/quickstart"),
   project("multi-node", "examples/multi-node"),
   project("tools", "tools"),

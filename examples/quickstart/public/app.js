@@ -2,7 +2,7 @@
 // Server-Sent Events, parsed with eventsource-parser), and re-attaches with a browser EventSource, which
 // resumes with Last-Event-ID after a dropped connection or a server restart. The batch (a flow of child
 // reports) lives in batch.js.
-import { clearBatch, restoreBatch } from "./batch.js";
+import { clearBatch, restoreBatch, showBatch } from "./batch.js";
 import {
   $,
   describeError,
@@ -13,6 +13,7 @@ import {
   TERMINAL,
   watchTask,
 } from "./common.js";
+import { clearRecent, onWatch, refreshRecent } from "./recent.js";
 
 const STORAGE_KEY = "taskwire.quickstart.task";
 
@@ -59,6 +60,10 @@ async function onFrame(name, id, data) {
       $("task-id").textContent = data.taskId;
     }
     localStorage.setItem(STORAGE_KEY, data.taskId);
+    if (!run.listed) {
+      run.listed = true;
+      void refreshRecent();
+    }
     setStatus(data.status);
     setConnection("live");
     return;
@@ -93,6 +98,7 @@ async function onFrame(name, id, data) {
     setConnection("");
     $("cancel").disabled = true;
     log(`#${seq} ${name}`, "terminal");
+    void refreshRecent();
     if (name === "completed") {
       setBar(1);
       const local = await sha256Hex(run.tokens.join("\n"));
@@ -145,6 +151,8 @@ async function refreshSession() {
   $("sign-in").hidden = Boolean(user);
   $("signed-in").hidden = !user;
   $("who").textContent = user?.userId ?? "";
+  if (user) void refreshRecent();
+  else clearRecent();
   $("start-button").disabled = !user;
   $("batch-start").disabled = !user;
   return user;
@@ -188,6 +196,20 @@ $("cancel").addEventListener("click", async () => {
   if (!response.ok) return showMessage(await describeError(response));
   const body = await response.json();
   log(`cancel ${body.outcome}`, "notice");
+});
+
+$("recent-refresh").addEventListener("click", () => void refreshRecent());
+onWatch({
+  report: (taskId) => {
+    showMessage("");
+    resetRun(taskId);
+    attach(taskId);
+    $("run").scrollIntoView({ block: "start", behavior: "smooth" });
+  },
+  batch: (taskId) => {
+    showBatch(taskId);
+    $("batch").scrollIntoView({ block: "start", behavior: "smooth" });
+  },
 });
 
 // On load: sign-in state, then re-attach to a task still running from before the reload.

@@ -10,6 +10,7 @@ import {
   TERMINAL,
   watchTask,
 } from "./common.js";
+import { refreshRecent } from "./recent.js";
 
 const STORAGE_KEY = "taskwire.quickstart.batch";
 // A browser opens at most 6 HTTP/1.1 connections to one host and every open stream holds one. The
@@ -67,8 +68,14 @@ export function clearBatch() {
 /** Re-attaches to a batch still running from before a page reload. */
 export function restoreBatch() {
   const saved = localStorage.getItem(STORAGE_KEY);
-  if (!saved) return;
-  resetBatch(saved);
+  if (saved) showBatch(saved);
+}
+
+/** Shows a batch by id (from the recent list or a reload): replays its stream, then follows it live. */
+export function showBatch(taskId) {
+  message("");
+  resetBatch(taskId);
+  localStorage.setItem(STORAGE_KEY, taskId);
   attachParent(batch);
 }
 
@@ -124,6 +131,7 @@ function attachParent(mine) {
 /** One frame of the parent's stream (POST or EventSource alike). */
 function onBatchFrame(name, id, data) {
   if (name === "ready") {
+    if (batch.taskId !== data.taskId) void refreshRecent(); // a new batch: list it
     batch.taskId = data.taskId;
     $("batch-id").textContent = data.taskId;
     localStorage.setItem(STORAGE_KEY, data.taskId);
@@ -150,6 +158,7 @@ function onBatchFrame(name, id, data) {
   batch.finished = true;
   batch.source?.close();
   localStorage.removeItem(STORAGE_KEY);
+  void refreshRecent();
   setBatchStatus(name);
   $("approval").hidden = true;
   $("batch-cancel").disabled = true;

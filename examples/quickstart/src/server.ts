@@ -1,8 +1,8 @@
 import { handleClientError, installGracefulShutdown } from "@taskwire/express";
-import { pino } from "pino";
 import { createQuickstart } from "./app";
+import { createLogger } from "./logger";
 
-const logger = pino({ level: process.env.TASKWIRE_LOG_LEVEL ?? "info" });
+const logger = createLogger();
 const port = Number(process.env.PORT ?? 3000);
 const leaseMs = process.env.TASKWIRE_LEASE_MS ? Number(process.env.TASKWIRE_LEASE_MS) : undefined;
 
@@ -21,7 +21,7 @@ const server = app.listen(port, () => {
     : `SQLite (${process.env.TASKWIRE_DB ?? ".taskwire/quickstart.db"})`;
   logger.info(
     { event: "server.listen_started", port: actual, store },
-    `Taskwire quickstart at http://localhost:${actual}`,
+    `Taskwire quickstart at http://localhost:${actual} · inspector at http://localhost:${actual}/inspector`,
   );
 });
 // Requests Node's HTTP parser rejects get the same JSON error shape as the API, then the socket closes.
