@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskflow, type TaskStore } from "@taskwire/core";
 import { createTaskwireApp, type TaskwireApp } from "@taskwire/express";
+import { createInspector } from "@taskwire/inspector";
 import { sqliteStore } from "@taskwire/sqlite";
 import express from "express";
 import type { Logger } from "pino";
@@ -27,7 +28,7 @@ export interface QuickstartOptions {
   logger?: Logger;
 }
 
-/** Builds the quickstart: static page, demo sign-in, the reports plugin and the task router at /api. */
+/** Builds the quickstart: static page, demo sign-in, the reports plugin, the task router at /api, the inspector at /inspector. */
 export async function createQuickstart(
   options: QuickstartOptions = {},
 ): Promise<{ app: express.Express; tw: TaskwireApp }> {
@@ -53,6 +54,17 @@ export async function createQuickstart(
     resolveUser: resolveDemoUser,
     logger: options.logger,
   });
+  // The task inspector: any signed-in demo user, scoped to their own tasks; nobody signed in is a 401.
+  app.use(
+    "/inspector",
+    createInspector({
+      tw,
+      authorize: (req) => {
+        const user = resolveDemoUser(req);
+        return user ? { owner: user.userId } : null;
+      },
+    }),
+  );
   return { app, tw };
 }
 

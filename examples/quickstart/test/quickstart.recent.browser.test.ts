@@ -46,7 +46,11 @@ describe.skipIf(!chromiumAvailable)("quickstart: recent tasks and phone width", 
   it("lists the user's own top-level tasks, newest first, and re-attaches to one with Watch", async () => {
     const page = await openSignedIn(browser, server.url, "lister");
     const first = await startElsewhere(page, "/api/tasks/reports.generate", { chunks: 3, chunkMs: 10 });
-    const batch = await startElsewhere(page, "/api/tasks/reports.batch", { parts: 2, chunks: 2, chunkMs: 10 });
+    const batch = await startElsewhere(page, "/api/tasks/reports.batch", {
+      parts: 2,
+      chunks: 2,
+      chunkMs: 10,
+    });
     await page.click("#recent-refresh");
     // The batch's two children are not listed: the batch view shows them.
     await expect.poll(() => recentIds(page), { timeout: 10_000 }).toEqual([batch, first]);

@@ -43,6 +43,7 @@ export {
   type NewEvent,
   type NewSignal,
   type NewTask,
+  type PurgeRequest,
   type Settlement,
   type SignalDelivery,
   type StepRecord,

@@ -29,7 +29,7 @@ export {
   type SseBridgeOptions,
 } from "./bridge/sse-bridge";
 /** HTTP errors an app or plugin throws (each maps to a status in `toHttpError`). */
-export { BadRequestError, UnauthenticatedError } from "./http-errors/errors";
+export { BadRequestError, ForbiddenError, UnauthenticatedError } from "./http-errors/errors";
 /** The one error → HTTP status mapping, and the JSON error middleware. */
 export {
   type HttpError,
@@ -42,6 +42,8 @@ export {
 export { defaultResolveUser, type ResolveUser, requireUser } from "./identity/resolve-user";
 /** The plugin base class and its user-scoped proxy type. */
 export { Plugin, type TaskInputArg, type UserScoped } from "./plugin/plugin";
+/** A task snapshot as the HTTP API answers it (for routers of your own, such as an inspector). */
+export { publicSnapshot } from "./router/public-snapshot";
 /** The task HTTP API. */
 export { createTaskRouter, type TaskRouterOptions } from "./router/task-router";
 /** SSE writers for hand-written streams (every frame carries an id, an event name and JSON data). */

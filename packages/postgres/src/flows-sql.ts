@@ -21,7 +21,8 @@ export function buildFlowStatements(t: Tables) {
 
     /**
      * $1 parent id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 step at, $9 child
-     * id, $10 child name, $11 child input, $12 child run_at, $13 now, $14 event data. Fenced on the parent,
+     * id, $10 child name, $11 child input, $12 child run_at, $13 now, $14 event data, $15 step started at,
+     * $16 step attempts. Fenced on the parent,
      * which must have no cancel request; the parent's row lock serialises this with its `child` events
      * and cancel requests. Returns the event's seq; no row when the fence or the cancel check fails, and
      * a unique violation on `steps` (the whole statement undone) when the position is taken.
@@ -33,8 +34,8 @@ export function buildFlowStatements(t: Tables) {
            AND cancel_requested_at IS NULL
         RETURNING id, owner, identity, last_seq
       ), s AS (
-        INSERT INTO ${steps} (task_id, position, key, output, emits, at)
-        SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint FROM f
+        INSERT INTO ${steps} (task_id, position, key, output, emits, at, started_at, attempts)
+        SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint, $15::bigint, $16::int FROM f
       ), c AS (
         INSERT INTO ${tasks} (id, name, status, revision, input, owner, identity, attempt, claims, run_at,
             lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at)

@@ -81,6 +81,8 @@ export async function spawnChild(db: StoreDb, lease: Lease, spawn: ChildSpawn): 
     child.runAt,
     spawn.now,
     spawn.event,
+    step.startedAt,
+    step.attempts,
   ];
   let spawned: boolean;
   try {

@@ -1,2 +1,3 @@
 export { postgresStore } from "./postgres-store";
 export type { PostgresStoreOptions } from "./postgres-store-options";
+export { LATEST_SCHEMA_VERSION, readSchemaVersion } from "./schema-version";

@@ -43,7 +43,7 @@ describePg(env, "migration 3 (flows)", () => {
     await insertTask(schema, "c", "queued", []);
     const pool = new pg.Pool({ connectionString: env.url, max: 1 });
     onTestFinished(() => pool.end());
-    expect(await migrate(pool, schema)).toEqual({ applied: [3], version: 3 });
+    expect(await migrate(pool, schema)).toEqual({ applied: [3, 4, 5], version: 5 });
     const rows = await env.query(`SELECT id, emits FROM ${schema}.tasks ORDER BY id`);
     expect(rows).toEqual([
       { id: "a", emits: 3 },
@@ -59,7 +59,7 @@ describePg(env, "migration 3 (flows)", () => {
       /tasks_status_check/,
     );
     // Migrating again finds nothing to do.
-    expect(await migrate(pool, schema)).toEqual({ applied: [], version: 3 });
+    expect(await migrate(pool, schema)).toEqual({ applied: [], version: 5 });
   });
 
   it("the claim query and the active count of an owner are served by partial indexes that include waiting", async () => {
@@ -78,5 +78,28 @@ describePg(env, "migration 3 (flows)", () => {
     ]);
     expect(byName.tasks_claimable_idx).toMatch(/queued.*retrying.*waiting/);
     expect(byName.tasks_owner_unfinished_idx).toMatch(/queued.*running.*retrying.*waiting/);
+  });
+});
+
+describePg(env, "migration 4 (step timing)", () => {
+  it("gives checkpoints written by version 3 started_at = at and one attempt", async () => {
+    const schema = await schemaAt(3);
+    await insertTask(schema, "old", "running", []);
+    await env.query(`INSERT INTO ${schema}.steps VALUES ('old', 0, 'a#0', '1', 0, 500)`);
+    const pool = new pg.Pool({ connectionString: env.url, max: 1 });
+    onTestFinished(() => pool.end());
+    expect((await migrate(pool, schema)).applied).toEqual([4, 5]);
+    const rows = await env.query(`SELECT started_at, at, attempts FROM ${schema}.steps`);
+    expect(rows).toEqual([{ started_at: "500", at: "500", attempts: 1 }]);
+    const columns = await env.query(
+      `SELECT column_name, is_nullable FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = 'steps' AND column_name IN ('started_at', 'attempts')
+        ORDER BY column_name`,
+      [schema],
+    );
+    expect(columns).toEqual([
+      { column_name: "attempts", is_nullable: "NO" },
+      { column_name: "started_at", is_nullable: "NO" },
+    ]);
   });
 });

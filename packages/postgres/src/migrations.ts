@@ -126,6 +126,31 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE idempotency_key IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: "step_timing",
+    // When a step's first attempt began and how many attempts it took (timelines in the CLI and the
+    // inspector). Checkpoints written before this version read as instantaneous (`started_at = at`) single
+    // attempts. `attempts` with a constant default is a catalog-only change; `started_at` is backfilled.
+    sql: (s) => `
+      ALTER TABLE ${s}.steps ADD COLUMN attempts integer NOT NULL DEFAULT 1;
+      ALTER TABLE ${s}.steps ADD COLUMN started_at bigint;
+      UPDATE ${s}.steps SET started_at = at;
+      ALTER TABLE ${s}.steps ALTER COLUMN started_at SET NOT NULL;
+    `,
+  },
+  {
+    version: 5,
+    name: "retention",
+    // Retention reads finished root tasks oldest first: a partial index holds exactly those (a task enters
+    // it when it settles). Their descendants come through the parent index; steps, events and signals are
+    // keyed by task id already, idempotency keys get an index to be deleted with their task.
+    sql: (s) => `
+      CREATE INDEX tasks_finished_roots_idx ON ${s}.tasks (updated_at)
+        WHERE parent_id IS NULL AND status IN ('completed', 'failed', 'cancelled');
+      CREATE INDEX idempotency_task_idx ON ${s}.idempotency (task_id);
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

@@ -12,6 +12,7 @@ import {
   type NewEvent,
   type NewSignal,
   type NewTask,
+  type PurgeRequest,
   type Settlement,
   type SignalDelivery,
   type StepRecord,
@@ -27,6 +28,7 @@ import { createTask } from "./create-task";
 import { deliverSignal, readSignal, retryTask, settleWaiting, spawnChild } from "./flows";
 import { listTasksQuery } from "./list-tasks";
 import type { PostgresStoreOptions } from "./postgres-store-options";
+import { deleteTasksOfOwner, purgeTasks } from "./retention";
 import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows";
 import { type Session, startSession, stopSession } from "./session";
 import { assertSchemaName, buildStatements, channelNames, type Doorbell, type Statements } from "./sql";
@@ -171,10 +173,12 @@ class PostgresStore implements TaskStore {
   }
 
   async appendStep(lease: Lease, step: StepRecord): Promise<void> {
-    const values = [lease.taskId, lease.revision, lease.workerId, step.position, step.key, step.output];
-    const recorded = () => new StoreConflictError(lease.taskId, `step #${step.position} is already recorded`);
+    const { position, key, output, emits, at, startedAt, attempts } = step;
+    const { taskId, revision, workerId } = lease;
+    const values = [taskId, revision, workerId, position, key, output, emits, at, startedAt, attempts];
+    const recorded = () => new StoreConflictError(lease.taskId, `step #${position} is already recorded`);
     try {
-      if ((await this.#db.execute(this.#sql.appendStep, [...values, step.emits, step.at])) === 1) return;
+      if ((await this.#db.execute(this.#sql.appendStep, values)) === 1) return;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -273,6 +277,14 @@ class PostgresStore implements TaskStore {
 
   watchWork(onWork: () => void): Unwatch {
     return this.#doorbells.watchWork(onWork);
+  }
+
+  purgeTasks(request: PurgeRequest): Promise<number> {
+    return purgeTasks(this.#db, this.#schema, { ...request, limit: count(request.limit) });
+  }
+
+  deleteTasksOfOwner(owner: string, limit: number): Promise<number> {
+    return deleteTasksOfOwner(this.#db, owner, count(limit));
   }
 
   /** The session, opening it on first use; rejects once closed. */

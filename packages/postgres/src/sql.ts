@@ -1,4 +1,5 @@
 import { buildFlowStatements } from "./flows-sql";
+import { buildRetentionStatements } from "./retention-sql";
 import { ACTIVE, CHILD, statement, TERMINAL, tableNames } from "./sql-kit";
 import { buildTerminalStatements } from "./terminal-sql";
 
@@ -35,6 +36,7 @@ export function buildStatements(schema: string) {
   return {
     ...buildTerminalStatements(t),
     ...buildFlowStatements(t),
+    ...buildRetentionStatements(t),
 
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),
@@ -119,14 +121,16 @@ export function buildStatements(schema: string) {
     loadHistory: statement(`
       SELECT
         (SELECT coalesce(json_agg(json_build_object('position', position, 'key', key, 'output', output,
-                  'emits', emits, 'at', at) ORDER BY position), '[]'::json)
+                  'emits', emits, 'startedAt', started_at, 'at', at, 'attempts', attempts)
+                  ORDER BY position), '[]'::json)
            FROM ${steps} WHERE task_id = $1) AS steps,
         (SELECT coalesce(json_agg(name ORDER BY seq), '[]'::json)
            FROM ${events}
           WHERE task_id = $1 AND name NOT IN ${TERMINAL} AND name <> ${CHILD}) AS event_names`),
 
     /**
-     * $1 id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 at. `FOR SHARE`
+     * $1 id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 at, $9 started at,
+     * $10 attempts. `FOR SHARE`
      * conflicts with a reclaim's row lock, so the fence check and the insert see the same lease: a
      * reclaim either commits first (the re-checked revision no longer matches) or skips the locked row.
      * A plain INSERT (no ON CONFLICT: the speculative insertion costs on every step) inserts 1 row, 0
@@ -138,8 +142,8 @@ export function buildStatements(schema: string) {
          WHERE id = $1 AND revision = $2 AND status = 'running' AND lease_owner = $3
         FOR SHARE
       )
-      INSERT INTO ${steps} (task_id, position, key, output, emits, at)
-      SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint FROM f`),
+      INSERT INTO ${steps} (task_id, position, key, output, emits, at, started_at, attempts)
+      SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint, $9::bigint, $10::int FROM f`),
 
     /**
      * $1 id, $2 revision, $3 worker, $4 emit position, $5 name, $6 data, $7 at. The fenced compare-and-swap

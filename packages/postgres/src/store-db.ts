@@ -1,4 +1,4 @@
-import { type Lease, type LocalDoorbells, StoreConflictError, TaskNotFoundError } from "@taskwire/core/store";
+import { type Lease, type LocalDoorbells, StoreConflictError } from "@taskwire/core/store";
 import type { Session } from "./session";
 import type { Doorbell, Statements } from "./sql";
 import type { Statement } from "./sql-kit";
@@ -79,12 +79,13 @@ export class StoreDb {
   }
 
   /**
-   * Explains a fenced write that matched nothing (only ever on the failure path): `TaskNotFoundError`, a
-   * lost lease, or — the lease still held — `reason(state)`, which returns the error to throw.
+   * Explains a fenced write that matched nothing (only ever on the failure path): a lost lease (the task
+   * reclaimed, settled, or deleted by retention or erasure) or — the lease still held — `reason(state)`,
+   * which returns the error to throw.
    */
   async explain(lease: Lease, reason: (state: FenceState) => Error | Promise<Error>): Promise<never> {
     const [row] = await this.query<FenceRow>(this.sql.fenceState, [lease.taskId]);
-    if (!row) throw new TaskNotFoundError(lease.taskId);
+    if (!row) throw new StoreConflictError(lease.taskId, "the task no longer exists");
     const held =
       row.status === "running" && row.revision === lease.revision && row.lease_owner === lease.workerId;
     if (!held) throw new StoreConflictError(lease.taskId, "the lease is no longer held");

@@ -44,7 +44,15 @@ async function running(store: TaskStore, name = `flows.${randomUUID()}`): Promis
 function spawnSpec(position: number, name = `flows.child.${randomUUID()}`): ChildSpawn {
   const id = randomUUID();
   return {
-    step: { position, key: `spawn#${position}`, output: encode(id), emits: 0, at: T0 + 1 },
+    step: {
+      position,
+      key: `spawn#${position}`,
+      output: encode(id),
+      emits: 0,
+      startedAt: T0 + 1,
+      at: T0 + 1,
+      attempts: 1,
+    },
     child: { id, name, input: encode({}), runAt: T0 + 1 },
     event: childEventData(id, name, "queued"),
     now: T0 + 1,

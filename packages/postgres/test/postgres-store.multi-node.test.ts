@@ -62,7 +62,7 @@ describePg(env, "postgresStore across nodes", () => {
     const rows = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     const created = await stores[3]!.createTask(newTask("m.task"));
     if (!created.created) throw new Error("the task was not created");
     expect(await stores[1]!.getTask(created.task.id)).toEqual(created.task);
@@ -196,7 +196,7 @@ describePg(env, "postgresStore across nodes", () => {
       leaseMs: LEASE_MS,
     });
     expect(claimed?.lease.revision).toBe(stale.revision + 1);
-    const step = { position: 0, key: "s#0", output: encode(1), emits: 0, at: T0 };
+    const step = { position: 0, key: "s#0", output: encode(1), emits: 0, startedAt: T0, at: T0, attempts: 1 };
     expect(await conflict(a.appendStep(stale, step))).toBe(true);
     expect(await conflict(a.appendEvent(stale, event(1)))).toBe(true);
     expect(await conflict(a.settleTask(stale, { status: "queued", runAt: T0 }, T0))).toBe(true);

@@ -66,6 +66,8 @@ describePg(env, "postgresStore", () => {
       { version: 1, name: "initial" },
       { version: 2, name: "owner_active_index" },
       { version: 3, name: "flows" },
+      { version: 4, name: "step_timing" },
+      { version: 5, name: "retention" },
     ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -99,7 +101,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {

@@ -68,3 +68,22 @@ describe("migration 4 (flows)", () => {
     expect(await store.appendEvent(claimed.lease, { ...event, position: 2 })).toBe(6);
   });
 });
+
+describe("migration 5 (step timing)", () => {
+  it("gives checkpoints written by version 4 started_at = at and one attempt; new ones keep their timing", async () => {
+    const { path, db } = databaseAt(4);
+    insertV3Task(db, "old", "running", []);
+    db.prepare(
+      "INSERT INTO taskwire_steps (task_id, position, key, output, emits, at) VALUES ('old', 0, 'a#0', '1', 0, 500)",
+    ).run();
+    db.close();
+
+    const store = sqliteStore({ path });
+    onTestFinished(() => store.close());
+    await store.open();
+    const old = { position: 0, key: "a#0", output: "1", emits: 0 };
+    expect((await store.loadHistory("old")).steps).toEqual([
+      { ...old, startedAt: 500, at: 500, attempts: 1 },
+    ]);
+  });
+});

@@ -131,6 +131,29 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE idempotency_key IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: "step_timing",
+    // When a step's first attempt began and how many attempts it took (timelines in the CLI and the
+    // inspector). Checkpoints written before this version have no timing: they read as instantaneous
+    // (`started_at = at`) single attempts.
+    sql: `
+      ALTER TABLE taskwire_steps ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE taskwire_steps ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+      UPDATE taskwire_steps SET started_at = at;
+    `,
+  },
+  {
+    version: 6,
+    name: "retention",
+    // Retention reads finished root tasks oldest first: a partial index holds exactly those (a task enters
+    // it when it settles, so running work never pays for it). Their descendants are found through the
+    // parent index, and dependent rows go by ON DELETE CASCADE (idempotency keys through their task index).
+    sql: `
+      CREATE INDEX taskwire_tasks_finished_roots ON taskwire_tasks (updated_at)
+        WHERE parent_id IS NULL AND status IN ('completed', 'failed', 'cancelled');
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -10,6 +10,7 @@ import type {
   NewEvent,
   NewSignal,
   NewTask,
+  PurgeRequest,
   Settlement,
   SignalDelivery,
   StepRecord,
@@ -25,6 +26,7 @@ import { Doorbells } from "./doorbells";
 import { deliverSignalOp, requestCancelOp, retryTaskOp, spawnChildOp } from "./flow-writes";
 import { ListTasksQuery } from "./list-tasks";
 import { applyMigrations } from "./migrations";
+import { deleteTasksOfOwnerOp, purgeTasksOp } from "./retention";
 import { toTaskRecord } from "./rows";
 import { prepareStatements, type Statements } from "./statements";
 import {
@@ -188,6 +190,14 @@ class SqliteStore implements TaskStore {
 
   watchWork(onWork: () => void): Unwatch {
     return this.#bells.watchWork(onWork);
+  }
+
+  purgeTasks(request: PurgeRequest): Promise<number> {
+    return this.#write((s) => purgeTasksOp(s, request));
+  }
+
+  deleteTasksOfOwner(owner: string, limit: number): Promise<number> {
+    return this.#write((s) => deleteTasksOfOwnerOp(s, owner, limit));
   }
 
   /** Queues a write for the next group commit. */

@@ -1,5 +1,7 @@
+import type { StepRecord } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { type FlowStatements, prepareFlowStatements } from "./flow-statements";
+import { prepareRetentionStatements, type RetentionStatements } from "./retention";
 import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
 import { ACTIVE, BOUND_LIMIT, FENCE, IN_JSON, NOT_EMITTED, type Prepare, type Stmt } from "./sql";
 
@@ -66,8 +68,23 @@ export type SettleParams = [
   worker: string,
 ];
 
+/** Parameters of {@link Statements.insertStep}, in order: the checkpoint, then the fence. */
+export type InsertStepParams = [
+  task_id: string,
+  position: number,
+  key: string,
+  output: string,
+  emits: number,
+  started_at: number,
+  at: number,
+  attempts: number,
+  fence_id: string,
+  fence_revision: number,
+  fence_worker: string,
+];
+
 /** The prepared statements of one connection (see {@link prepareStatements}). */
-export interface Statements extends FlowStatements {
+export interface Statements extends FlowStatements, RetentionStatements {
   begin: Stmt<[]>;
   commit: Stmt<[]>;
   rollback: Stmt<[]>;
@@ -87,7 +104,7 @@ export interface Statements extends FlowStatements {
   claim: Stmt<[string, number, number, number, number]>;
   renew: Stmt<[number, string, number, string], { cancel_requested_at: number | null }>;
   cancelRequestedAt: Stmt<[string], { cancel_requested_at: number | null }>;
-  insertStep: Stmt<[string, number, string, string, number, number, string, number, string]>;
+  insertStep: Stmt<InsertStepParams>;
   advanceEmit: Stmt<[string, number, string, number]>;
   insertEvent: Stmt<[string, number, string, string, number]>;
   settle: Stmt<SettleParams>;
@@ -96,7 +113,7 @@ export interface Statements extends FlowStatements {
   notify: Stmt<[number, number, number, string]>;
   cancelWaiting: Stmt<[number, number, string, number], TaskRow>;
   cancelRunning: Stmt<[number, number, string, number], TaskRow>;
-  loadSteps: Stmt<[string], { position: number; key: string; output: string; emits: number; at: number }>;
+  loadSteps: Stmt<[string], StepRecord>;
   loadEventNames: Stmt<[string], string>;
   readEvents: Stmt<[string, number, number], { seq: number; name: string; data: string; at: number }>;
   dataVersion: Stmt<[], number>;
@@ -111,6 +128,7 @@ export function prepareStatements(db: Db): Statements {
   const p: Prepare = <P extends unknown[], R = unknown>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql);
   return {
     ...prepareFlowStatements(p),
+    ...prepareRetentionStatements(p),
     begin: p<[]>("BEGIN IMMEDIATE"),
     commit: p<[]>("COMMIT"),
     rollback: p<[]>("ROLLBACK"),
@@ -167,9 +185,9 @@ export function prepareStatements(db: Db): Statements {
 
     // The fence rides inside the insert: no row is inserted unless the lease is held, and DO NOTHING turns
     // a duplicate position into `changes = 0` instead of an exception (the caller diagnoses which).
-    insertStep: p<[string, number, string, string, number, number, string, number, string]>(
-      `INSERT INTO taskwire_steps (task_id, position, key, output, emits, at)
-       SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM taskwire_tasks WHERE ${FENCE})
+    insertStep: p<InsertStepParams>(
+      `INSERT INTO taskwire_steps (task_id, position, key, output, emits, started_at, at, attempts)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM taskwire_tasks WHERE ${FENCE})
        ON CONFLICT (task_id, position) DO NOTHING`,
     ),
     // Compare-and-swap on the emit position: the event is only inserted after this claimed its seq.
@@ -210,8 +228,9 @@ export function prepareStatements(db: Db): Statements {
        WHERE id = ? AND revision = ? RETURNING ${TASK_COLUMNS}`,
     ),
 
-    loadSteps: p<[string], { position: number; key: string; output: string; emits: number; at: number }>(
-      "SELECT position, key, output, emits, at FROM taskwire_steps WHERE task_id = ? ORDER BY position",
+    loadSteps: p<[string], StepRecord>(
+      `SELECT position, key, output, emits, started_at AS startedAt, at, attempts FROM taskwire_steps
+       WHERE task_id = ? ORDER BY position`,
     ),
     loadEventNames: p<[string], string>(
       `SELECT name FROM taskwire_events WHERE task_id = ? AND name NOT IN ${NOT_EMITTED} ORDER BY seq`,

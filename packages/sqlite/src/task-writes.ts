@@ -11,7 +11,6 @@ import {
   type Settlement,
   type StepRecord,
   StoreConflictError,
-  TaskNotFoundError,
   type TaskRecord,
 } from "@taskwire/core/store";
 import type { Doorbells } from "./doorbells";
@@ -148,7 +147,9 @@ export function appendStepOp(s: Statements, lease: Lease, step: StepRecord): Wri
       step.key,
       step.output,
       step.emits,
+      step.startedAt,
       step.at,
+      step.attempts,
       lease.taskId,
       lease.revision,
       lease.workerId,
@@ -230,10 +231,13 @@ export function holdsLease(row: TaskRow, lease: Lease): boolean {
   return row.status === "running" && row.revision === lease.revision && row.lease_owner === lease.workerId;
 }
 
-/** Explains why a fenced write changed nothing: unknown task, lost lease, or `otherwise(row)`. */
+/**
+ * Explains why a fenced write changed nothing: a lost lease (the task reclaimed, settled, or deleted by
+ * retention or erasure), or, the lease still held, `otherwise(row)`.
+ */
 export function leaseFailure(s: Statements, lease: Lease, otherwise: (row: TaskRow) => string): OpFailure {
   const row = s.getTask.get(lease.taskId);
-  if (!row) return new OpFailure(new TaskNotFoundError(lease.taskId));
+  if (!row) return new OpFailure(new StoreConflictError(lease.taskId, "the task no longer exists"));
   return new OpFailure(
     new StoreConflictError(
       lease.taskId,

@@ -18,7 +18,9 @@ describe("sqliteStore on a file", () => {
       key: "fetch#0",
       output: '{"rows":[1]}',
       emits: 1,
+      startedAt: 990,
       at: 1001,
+      attempts: 2,
     });
     await first.appendEvent(lease, { position: 0, name: "progress", data: '{"done":1}', at: 1001 });
     await first.settleTask(lease, { status: "completed", result: '"ok"', event: "{}" }, 1002);
@@ -28,7 +30,17 @@ describe("sqliteStore on a file", () => {
     const second = await openStore({ path });
     expect(await second.getTask(lease.taskId)).toEqual(settled);
     expect(await second.loadHistory(lease.taskId)).toEqual({
-      steps: [{ position: 0, key: "fetch#0", output: '{"rows":[1]}', emits: 1, at: 1001 }],
+      steps: [
+        {
+          position: 0,
+          key: "fetch#0",
+          output: '{"rows":[1]}',
+          emits: 1,
+          startedAt: 990,
+          at: 1001,
+          attempts: 2,
+        },
+      ],
       eventNames: ["progress"],
     });
     expect(await second.readEvents(lease.taskId, 0, 10)).toEqual([
@@ -91,6 +103,8 @@ describe("sqliteStore on a file", () => {
       { version: 2, name: "claim_index_order" },
       { version: 3, name: "owner_active_index" },
       { version: 4, name: "flows" },
+      { version: 5, name: "step_timing" },
+      { version: 6, name: "retention" },
     ]);
     // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
     const plan = db

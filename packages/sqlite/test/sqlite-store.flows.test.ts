@@ -46,7 +46,15 @@ describe("flows across connections on one file", () => {
       const parent = (await a.createTask(newTask(running))) as { lease: Lease };
       before = rings;
       await a.spawnChild(parent.lease, {
-        step: { position: 0, key: "spawn:demo.task#0", output: '"child-1"', emits: 0, at: 5000 },
+        step: {
+          position: 0,
+          key: "spawn:demo.task#0",
+          output: '"child-1"',
+          emits: 0,
+          startedAt: 5000,
+          at: 5000,
+          attempts: 1,
+        },
         child: { id: `child-of-${parent.lease.taskId}`, name: "demo.task", input: "{}", runAt: 5000 },
         event: "{}",
         now: 5000,
@@ -65,7 +73,15 @@ describe("flows across connections on one file", () => {
     const parent = (await a.createTask(newTask(running))) as { lease: Lease };
     const childId = `child-of-${parent.lease.taskId}`;
     await a.spawnChild(parent.lease, {
-      step: { position: 0, key: "spawn:demo.task#0", output: `"${childId}"`, emits: 0, at: 1000 },
+      step: {
+        position: 0,
+        key: "spawn:demo.task#0",
+        output: `"${childId}"`,
+        emits: 0,
+        startedAt: 1000,
+        at: 1000,
+        attempts: 1,
+      },
       child: { id: childId, name: "demo.task", input: "{}", runAt: 1000 },
       event: '{"status":"queued"}',
       now: 1000,

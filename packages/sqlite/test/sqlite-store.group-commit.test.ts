@@ -18,7 +18,9 @@ const step = (position: number) => ({
   key: `k#${position}`,
   output: `"${position}"`,
   emits: 0,
+  startedAt: 1,
   at: 1,
+  attempts: 1,
 });
 
 describe("group commit", () => {

@@ -115,7 +115,15 @@ describe("two stores (two connections) on one file", () => {
     });
     expect(taken?.task.id).toBe(stale.taskId);
     await expect(
-      a.appendStep(stale, { position: 0, key: "k#0", output: "1", emits: 0, at: 1 }),
+      a.appendStep(stale, {
+        position: 0,
+        key: "k#0",
+        output: "1",
+        emits: 0,
+        startedAt: 1,
+        at: 1,
+        attempts: 1,
+      }),
     ).rejects.toMatchObject({
       code: "STORE_CONFLICT",
     });

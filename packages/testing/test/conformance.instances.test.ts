@@ -47,6 +47,8 @@ function secondHandle(backing: TaskStore): TaskStore {
     watchEvents: (id, onChange) => track(backing.watchEvents(id, onChange)),
     watchCancels: (onCancel) => track(backing.watchCancels(onCancel)),
     watchWork: (onWork) => track(backing.watchWork(onWork)),
+    purgeTasks: (r) => live(() => backing.purgeTasks(r)),
+    deleteTasksOfOwner: (owner, limit) => live(() => backing.deleteTasksOfOwner(owner, limit)),
   };
 }
 

@@ -62,11 +62,12 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
   if (typeof value === "bigint") return { [TAG]: "bigint", v: value.toString() };
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const keys = Object.keys(value);
-    if (keys.some(isEscapable)) {
-      const out: Record<string, unknown> = {};
-      for (const k of keys) out[isEscapable(k) ? `${k}$` : k] = (value as Record<string, unknown>)[k];
-      return out;
-    }
+    if (keys.some(isEscapable))
+      // fromEntries defines own properties: `out[k] = v` with k === "__proto__" would set the prototype
+      // and silently drop that member (fuzz counterexample: { ["__proto__"]: 1, $tw: 2 }).
+      return Object.fromEntries(
+        keys.map((k) => [isEscapable(k) ? `${k}$` : k, (value as Record<string, unknown>)[k]]),
+      );
   }
   return value;
 }
@@ -82,9 +83,10 @@ function reviver(_key: string, value: unknown): unknown {
   }
   const keys = Object.keys(tagged);
   if (!keys.some((k) => k.length > TAG.length && isEscapable(k))) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k.length > TAG.length && isEscapable(k) ? k.slice(0, -1) : k] = tagged[k];
-  return out;
+  // Own properties, as JSON.parse makes them: an assignment to "__proto__" would set the prototype.
+  return Object.fromEntries(
+    keys.map((k) => [k.length > TAG.length && isEscapable(k) ? k.slice(0, -1) : k, tagged[k]]),
+  );
 }
 
 /** `$tw`, `$tw$`, `$tw$$`, …: keys that would collide with (or mimic) the tag. */
@@ -102,10 +104,12 @@ export function canonicalEncode(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== "object" || value instanceof Date) return value;
-  const out: Record<string, unknown> = {};
+  // Own properties via fromEntries: `out["__proto__"] = v` would set the prototype, so an input
+  // `{ "__proto__": … }` would hash like `{}` (fuzz counterexample: { ["__proto__"]: null }).
+  const entries: Array<[string, unknown]> = [];
   for (const key of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[key] = sortKeys(v);
+    if (v !== undefined) entries.push([key, sortKeys(v)]);
   }
-  return out;
+  return Object.fromEntries(entries);
 }

@@ -71,7 +71,7 @@ export async function spawn(
   const now = host.clock.now();
   await host.suspension.track(() =>
     host.store.spawnChild(host.lease, {
-      step: { position, key, output: encode(childId), emits: 0, at: now },
+      step: { position, key, output: encode(childId), emits: 0, startedAt: now, at: now, attempts: 1 },
       child: { id: childId, name: definition.name, input: encode(parsed), runAt: now },
       event: childEventData(childId, definition.name, "queued"),
       now,

@@ -154,6 +154,7 @@ export class RunContext implements StepScope {
 
   /** Records a flow checkpoint (no body, no emits of its own) once earlier emits are durable. */
   async #record(position: number, key: string, output: string): Promise<void> {
+    const startedAt = this.#deps.clock.now();
     if (this.emitsPending) await this.flushEmits();
     this.#throwIfStopped();
     try {
@@ -162,7 +163,9 @@ export class RunContext implements StepScope {
         key,
         output,
         emits: 0,
+        startedAt,
         at: this.#deps.clock.now(),
+        attempts: 1,
       });
     } catch (error) {
       this.#deps.onLeaseLost(error);
@@ -194,6 +197,7 @@ export class RunContext implements StepScope {
     }
     const policy = resolveRetryPolicy(options?.retry, DEFAULT_STEP_RETRY);
     const emitStart = this.#emitPosition;
+    const startedAt = this.#deps.clock.now();
     for (let attempt = 1; ; attempt++) {
       const counter = new StepBody();
       try {
@@ -210,7 +214,15 @@ export class RunContext implements StepScope {
         // a replay skips them all, and the task's next emit goes after them.
         const emits = Math.max(counter.emits, this.#eventNames.length - emitStart);
         this.#emitPosition = emitStart + emits;
-        const step = { position, key, output, emits, at: this.#deps.clock.now() };
+        const step = {
+          position,
+          key,
+          output,
+          emits,
+          startedAt,
+          at: this.#deps.clock.now(),
+          attempts: attempt,
+        };
         const append = () => this.#deps.store.appendStep(this.#deps.lease, step);
         await (this.#suspension ? this.#suspension.track(append) : append());
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");

@@ -19,6 +19,7 @@ import { type TaskRegistration, TaskRegistry } from "./registry";
 
 export type { CancelResult, SignalOptions, SignalResult } from "./task-controls";
 
+import { eraseOwner, RetentionSweeper, retentionSettings } from "./retention";
 import type { RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
 import { type SubscribeOptions, subscribeEvents } from "./subscribe";
@@ -63,6 +64,18 @@ export interface TaskflowOptions {
    * drive it with `createFakeClock()` from `@taskwire/testing`). @default systemClock
    */
   clock?: Clock;
+  /**
+   * How long finished tasks are kept: a root task terminal for longer is deleted with its children, events,
+   * checkpoints, signals and idempotency keys (afterwards it is "not found" everywhere). Sweeps run where a
+   * worker runs (`worker: false` never sweeps), one node at a time on a shared store. `false` keeps
+   * everything; there is no `0`.
+   * @default 604800000 (7 days)
+   */
+  retentionMs?: number | false;
+  /** Time between retention sweeps (±25 % jitter; the first comes within 5 s of the start). @default 60000 */
+  retentionIntervalMs?: number;
+  /** Root tasks deleted per store call, each call one short transaction. @default 500 */
+  retentionBatchSize?: number;
 }
 
 /** Options of `taskflow.start`. */
@@ -154,7 +167,19 @@ export interface Taskflow {
   ): Promise<TaskSnapshot<TDef>>;
   /** Lists tasks (the current user's only, inside a user context), newest first. */
   list(filter?: ListFilter): Promise<TaskSnapshot[]>;
-  /** Stops claiming, hands running tasks back for another worker, and closes the store. */
+  /**
+   * Erasure: deletes every task `owner` owns, in any status, with everything that belongs to them, in
+   * batches until none is left; resolves to how many were deleted. A run of one of them (on any node) stops
+   * at its next write, without settling. Inside a user context it is scoped like every read: only the
+   * caller's own id erases anything (a user may erase their own tasks); another owner id deletes nothing and
+   * resolves `{ deleted: 0 }`, so a user can neither erase nor probe someone else's tasks.
+   * @example await runAsService(() => taskflow.deleteTasksOfOwner(userId)); // a user asked to be forgotten
+   */
+  deleteTasksOfOwner(owner: string): Promise<{ deleted: number }>;
+  /**
+   * Stops retention sweeps (waiting for a batch in progress) and claiming, hands running tasks back for
+   * another worker, and closes the store.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -180,6 +205,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
   const tokens = new Map<string, string>();
   const deps: RunnerDeps = { store, registry, logger, clock, leaseMs, tokens };
+  const retention = retentionSettings(options);
 
   await store.open();
   logger.debug({ event: "store.opened", store: store.kind }, "store opened");
@@ -194,6 +220,11 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           pollIntervalMs: options.pollIntervalMs ?? 1000,
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
         });
+  const { retentionMs } = retention;
+  const sweeper =
+    worker && retentionMs !== undefined
+      ? new RetentionSweeper({ store, clock, logger }, { ...retention, retentionMs })
+      : undefined;
   const controls: ControlDeps = {
     store,
     registry,
@@ -325,9 +356,18 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
       return records.map(toSnapshot);
     },
 
+    async deleteTasksOfOwner(owner) {
+      if (isInUserContext() && getCurrentUserContext().userId !== owner) {
+        logger.warn({ event: "task.owner_erase_refused" }, "a user context asked to erase another owner");
+        return { deleted: 0 };
+      }
+      return { deleted: await eraseOwner({ store, logger }, owner, retention.batchSize) };
+    },
+
     shutdown() {
       shutdownPromise ??= (async () => {
         shuttingDown = true;
+        await sweeper?.stop();
         await worker?.stop();
         await store.close();
         logger.info({ event: "taskflow.shutdown_completed" }, "taskflow shut down");
@@ -336,6 +376,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     },
   };
   worker?.start();
+  sweeper?.start();
   return taskflow;
 }
 

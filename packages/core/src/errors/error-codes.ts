@@ -18,6 +18,8 @@ export const ErrorCode = {
   STEP_FAILED: "STEP_FAILED",
   HANDLER_ERROR: "HANDLER_ERROR",
   UNAUTHENTICATED: "UNAUTHENTICATED",
+  /** HTTP only: the caller is known but not allowed (an app's authorization hook said no). */
+  FORBIDDEN: "FORBIDDEN",
   REAUTH_REQUIRED: "REAUTH_REQUIRED",
   /** A task's stored identity sidecar is malformed or names another user than its owner (never retried). */
   INVALID_IDENTITY: "INVALID_IDENTITY",

@@ -2,6 +2,7 @@ import { NotResumableError, TaskFinishedError } from "../errors/flow-errors";
 import { CancelledError, StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
 import { childEventData } from "./child-event";
 import { LocalDoorbells } from "./local-doorbells";
+import { ownerSelection, purgeSelection } from "./memory-retention";
 import { newTaskRecord } from "./new-task-record";
 import {
   ACTIVE_STATUSES,
@@ -19,6 +20,7 @@ import {
   type NewEvent,
   type NewSignal,
   type NewTask,
+  type PurgeRequest,
   type Settlement,
   type SignalDelivery,
   type StepRecord,
@@ -341,6 +343,30 @@ class MemoryStore implements TaskStore {
     return this.#bells.watchWork(onWork);
   }
 
+  async purgeTasks(request: PurgeRequest): Promise<number> {
+    this.#check();
+    return this.#forget(purgeSelection(this.#tasks.values(), request));
+  }
+
+  async deleteTasksOfOwner(owner: string, limit: number): Promise<number> {
+    this.#check();
+    return this.#forget(ownerSelection(this.#tasks.values(), owner, limit));
+  }
+
+  /** Deletes tasks with their checkpoints, events, signals and idempotency keys; returns how many. */
+  #forget(ids: readonly string[]): number {
+    if (ids.length === 0) return 0;
+    const doomed = new Set(ids);
+    for (const id of doomed) {
+      this.#tasks.delete(id);
+      this.#steps.delete(id);
+      this.#events.delete(id);
+      this.#signals.delete(id);
+    }
+    for (const [key, entry] of this.#idempotency) if (doomed.has(entry.taskId)) this.#idempotency.delete(key);
+    return doomed.size;
+  }
+
   /** Appends a WAL event at the next seq and rings the task's watchers. */
   #append(task: TaskRecord, name: string, data: string, at: number): number {
     task.lastSeq += 1;
@@ -405,7 +431,8 @@ class MemoryStore implements TaskStore {
 
   #fenced(lease: Lease): TaskRecord {
     const task = this.#tasks.get(lease.taskId);
-    if (!task) throw new TaskNotFoundError(lease.taskId);
+    // A deleted task (retention, erasure) is a lost lease too: its worker stops, nothing is written.
+    if (!task) throw new StoreConflictError(lease.taskId, "the task no longer exists");
     if (!this.#holds(task, lease)) throw new StoreConflictError(task.id, "the lease is no longer held");
     return task;
   }

@@ -198,7 +198,12 @@ export interface StepRecord {
   output: string;
   /** Events the step body emitted; a replay that skips the body skips that many emit positions. */
   emits: number;
+  /** When the step's first attempt began (for timelines: `at - startedAt` is its duration). */
+  startedAt: number;
+  /** When the checkpoint was recorded. */
   at: number;
+  /** Attempts the step body took (1 + its in-step retries); 1 for flow checkpoints. */
+  attempts: number;
 }
 
 /** A visible WAL event. */
@@ -308,6 +313,14 @@ export interface TaskFilter {
    * page cursor, exact when many tasks share a `createdAt` (pass the last listed task's key).
    */
   after?: { createdAt: number; id: string };
+}
+
+/** What {@link TaskStore.purgeTasks} deletes in one call. */
+export interface PurgeRequest {
+  /** Only trees whose root task is terminal with `updatedAt` before this time (epoch ms). */
+  finishedBefore: number;
+  /** At most this many root tasks, each with all its descendants. */
+  limit: number;
 }
 
 /** Stops a watch; idempotent. */
@@ -470,4 +483,25 @@ export interface TaskStore {
    * a waiting task got a cancel request — from any process. Delivered like `watchEvents`.
    */
   watchWork(onWork: () => void): Unwatch;
+
+  /**
+   * Retention: deletes up to `limit` root tasks (`parentId` null) that are terminal with
+   * `updatedAt < finishedBefore`, oldest first, each together with all its descendants and everything that
+   * belongs to them (checkpoints, WAL events, signals, idempotency keys), in one short atomic write. A tree
+   * with any non-terminal descendant is left whole and does not count against `limit`. Resolves to the
+   * number of task rows deleted (roots and descendants). Afterwards `getTask` answers `undefined`,
+   * `readEvents` and `loadHistory` are empty, and the idempotency keys of the deleted tasks are free again.
+   * Stores shared by several processes purge one at a time: a call made while another process purges
+   * resolves to 0 at once, without waiting (so "fewer than the batch" ends a sweep on every node but one).
+   */
+  purgeTasks(request: PurgeRequest): Promise<number>;
+
+  /**
+   * Erasure: deletes up to `limit` tasks owned by `owner`, in any status, newest first, with everything that
+   * belongs to them, in one atomic write; resolves to the number deleted (0 once none is left). Children
+   * have their parent's owner, so calling until 0 erases whole trees. A worker still running a deleted task
+   * has lost it: its next fenced write rejects with `StoreConflictError` (as for any fenced write to a task
+   * that no longer exists) and writes nothing, so the task never comes back.
+   */
+  deleteTasksOfOwner(owner: string, limit: number): Promise<number>;
 }

@@ -9,6 +9,15 @@ export class UnauthenticatedError extends TaskwireError {
   }
 }
 
+/** The caller is known but not allowed to do this (HTTP 403); task access stays 404, never 403. */
+export class ForbiddenError extends TaskwireError {
+  override readonly retriable = false;
+  constructor(message = "This request is not allowed.") {
+    super(ErrorCode.FORBIDDEN, message);
+    this.name = "ForbiddenError";
+  }
+}
+
 /** The request body is not valid JSON (HTTP 400). */
 export class InvalidJsonError extends TaskwireError {
   override readonly retriable = false;

@@ -13,7 +13,13 @@ import {
 } from "@taskwire/core";
 import { NotResumableError, TaskFinishedError } from "@taskwire/core/store";
 import { describe, expect, it } from "vitest";
-import { InvalidJsonError, PayloadTooLargeError, RouteNotFoundError, UnauthenticatedError } from "./errors";
+import {
+  ForbiddenError,
+  InvalidJsonError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnauthenticatedError,
+} from "./errors";
 import { toHttpError } from "./to-http-error";
 
 describe("toHttpError", () => {
@@ -22,6 +28,7 @@ describe("toHttpError", () => {
       [new ValidationError("input", [{ path: "rows", message: "Too small" }]), 400, "VALIDATION_ERROR"],
       [new InvalidJsonError(), 400, "INVALID_JSON"],
       [new UnauthenticatedError(), 401, "UNAUTHENTICATED"],
+      [new ForbiddenError(), 403, "FORBIDDEN"],
       [new TaskNotFoundError("t1"), 404, "TASK_NOT_FOUND"],
       [new UnknownTaskError("x.y"), 404, "UNKNOWN_TASK"],
       [new RouteNotFoundError("GET", "/api/x"), 404, "NOT_FOUND"],

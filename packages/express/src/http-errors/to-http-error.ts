@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.BAD_REQUEST]: 400,
   [ErrorCode.UNAUTHENTICATED]: 401,
   [ErrorCode.REAUTH_REQUIRED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.TASK_NOT_FOUND]: 404,
   [ErrorCode.UNKNOWN_TASK]: 404,
   [ErrorCode.NOT_FOUND]: 404,

@@ -24,7 +24,11 @@ export function decodeCursor(cursor: string): Position | undefined {
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [at, taskId] = value as unknown[];
     if (!Number.isSafeInteger(at) || typeof taskId !== "string" || taskId === "") return undefined;
-    return { createdAt: new Date(at as number), taskId };
+    // A safe integer beyond ±8.64e15 ms is an Invalid Date, never issued by us: it reached the store as
+    // NaN (fuzz counterexample `[9e15," "]`: an empty 200 on SQLite, a failed NaN::bigint on PostgreSQL).
+    const createdAt = new Date(at as number);
+    if (Number.isNaN(createdAt.getTime())) return undefined;
+    return { createdAt, taskId };
   } catch {
     return undefined;
   }

@@ -22,7 +22,15 @@ export function spawnSpec(kit: Kit, position: number, now = T0 + 1): ChildSpawn 
   const id = randomUUID();
   const name = `${kit.ns}.child.${id}`;
   return {
-    step: { position, key: `spawn#${position}`, output: encode(id), emits: 0, at: now },
+    step: {
+      position,
+      key: `spawn#${position}`,
+      output: encode(id),
+      emits: 0,
+      startedAt: now - 3,
+      at: now,
+      attempts: 1,
+    },
     child: { id, name, input: encode({ part: position }), runAt: now },
     event: childEventData(id, name, "queued"),
     now,

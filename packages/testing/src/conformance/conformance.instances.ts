@@ -9,6 +9,7 @@ import {
   openSecond,
   ring,
   type Suite,
+  stepAt,
   T0,
   TERMINAL_DATA,
   untilRung,
@@ -38,7 +39,7 @@ export function instancesConformance(suite: Suite): void {
     it("tasks, checkpoints and events written through one instance are read through the other", async () => {
       const [a, b] = await pair();
       const { task, lease } = await a.running();
-      await a.store.appendStep(lease, { position: 0, key: "fetchRows#0", output: "[1]", emits: 1, at: T0 });
+      await a.store.appendStep(lease, { ...stepAt(0, 1), output: "[1]" });
       await a.emit(lease, 2);
       expect(await b.get(task.id)).toEqual(await a.get(task.id));
       expect(await b.store.readEvents(task.id, 0, 10)).toEqual([event(1), event(2)]);
@@ -106,7 +107,7 @@ export function instancesConformance(suite: Suite): void {
       expect(claimed?.task.id).toBe(task.id);
       await expectCode(a.store.appendEvent(stale, emitted(0)), "STORE_CONFLICT");
       await expectCode(
-        a.store.appendStep(stale, { position: 0, key: "k#0", output: "1", emits: 0, at: T0 }),
+        a.store.appendStep(stale, { ...stepAt(0), key: "k#0", output: "1" }),
         "STORE_CONFLICT",
       );
       await expectCode(a.store.settleTask(stale, { status: "queued", runAt: T0 }, T0), "STORE_CONFLICT");

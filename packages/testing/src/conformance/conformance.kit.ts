@@ -145,14 +145,19 @@ export function event(seq: number, name = "progress", position = seq - 1): Event
   return { seq, name, data, at };
 }
 
-/** A step checkpoint at `position`. */
+/**
+ * A step checkpoint at `position`: its body began 250 ms before it was recorded and took 2 attempts
+ * (values a store must keep, not defaults it could make up).
+ */
 export function stepAt(position: number, emits = 0): StepRecord {
   return {
     position,
     key: `fetchRows#${position}`,
     output: encode({ rows: [position] }),
     emits,
+    startedAt: T0 + position - 250,
     at: T0 + position,
+    attempts: 2,
   };
 }
 

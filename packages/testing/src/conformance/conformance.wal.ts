@@ -22,6 +22,20 @@ export function walConformance(suite: Suite): void {
       expect(await kit.store.loadHistory(task.id)).toEqual({ steps: [step], eventNames: [] });
     });
 
+    it("keeps the step's timing: startedAt (its first attempt) and attempts round-trip unchanged", async () => {
+      const kit = await openKit(suite);
+      const { task, lease } = await kit.running();
+      const slow = { ...stepAt(0), startedAt: T0 - 90_000, at: T0, attempts: 5 };
+      const quick = { ...stepAt(1), startedAt: T0 + 1, at: T0 + 1, attempts: 1 };
+      await kit.store.appendStep(lease, slow);
+      await kit.store.appendStep(lease, quick);
+      const { steps } = await kit.store.loadHistory(task.id);
+      expect(steps.map(({ startedAt, at, attempts }) => ({ startedAt, at, attempts }))).toEqual([
+        { startedAt: T0 - 90_000, at: T0, attempts: 5 },
+        { startedAt: T0 + 1, at: T0 + 1, attempts: 1 },
+      ]);
+    });
+
     it("rejects a second checkpoint at the same position with StoreConflictError, keeping the first", async () => {
       const kit = await openKit(suite);
       const { task, lease } = await kit.running();

@@ -1,6 +1,7 @@
 import { describe } from "vitest";
 import { claimConformance } from "./conformance.claim";
 import { createConformance } from "./conformance.create";
+import { erasureConformance } from "./conformance.erasure";
 import { cancelTreeConformance } from "./conformance.flows.cancel-tree";
 import { childrenConformance } from "./conformance.flows.children";
 import { flowsInstancesConformance } from "./conformance.flows.instances";
@@ -14,6 +15,7 @@ import type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
 import { limitsConformance } from "./conformance.limits";
 import { listConformance } from "./conformance.list";
 import { raceConformance } from "./conformance.race";
+import { retentionConformance } from "./conformance.retention";
 import { settleConformance } from "./conformance.settle";
 import { walConformance } from "./conformance.wal";
 import { watchConformance } from "./conformance.watch";
@@ -53,5 +55,7 @@ export function describeStoreConformance(
     cancelTreeConformance(suite);
     watchWorkConformance(suite);
     flowsInstancesConformance(suite);
+    retentionConformance(suite);
+    erasureConformance(suite);
   });
 }
