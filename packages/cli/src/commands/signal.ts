@@ -8,7 +8,7 @@ import { parseJsonArgument } from "./parsers";
 export function signalCommand(ctx: CommandContext): Command {
   return new Command("signal")
     .description(
-      "Deliver a signal to a task (what ctx.waitForSignal(name) receives). The CLI does not load the app's code, so it cannot check the payload against the task's schema: the task validates it when it consumes it.",
+      "Deliver a signal to a task (what ctx.waitForSignal(name) receives). The CLI does not load the app's code, so it cannot check the payload against the task's schema: the task validates it when it consumes it, skipping (and logging) a payload its schema rejects.",
     )
     .argument("<id>", "task id")
     .argument("<name>", "signal name, as declared in the task's `signals`")
@@ -45,7 +45,7 @@ export function signalCommand(ctx: CommandContext): Command {
           print(
             delivery.duplicate
               ? `Signal "${name}" was already delivered to task ${id} with this idempotency key (#${delivery.index}); nothing new was sent.`
-              : `Signal "${name}" delivered to task ${id} (#${delivery.index} of that name; task now ${delivery.task.status}). The task validates the payload when it consumes it.`,
+              : `Signal "${name}" delivered to task ${id} (#${delivery.index} of that name; task now ${delivery.task.status}). The task validates the payload when it consumes it (an invalid one is skipped and logged).`,
           );
         }),
     );

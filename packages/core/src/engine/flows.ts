@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { Clock } from "../clock/clock";
 import { decode, encode } from "../codec/codec";
 import { ChildTaskError, SignalTimeoutError } from "../errors/flow-errors";
@@ -8,6 +9,7 @@ import {
   type SerializedError,
   TaskNotFoundError,
 } from "../errors/taskwire-error";
+import type { LazyLogger } from "../internal/lazy-logger";
 import { childEventData } from "../store/child-event";
 import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
 import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
@@ -24,6 +26,8 @@ export interface FlowHost {
   readonly clock: Clock;
   readonly definition: AnyTaskDefinition;
   readonly suspension: Suspension;
+  /** The run's logger (bound to the task id and name). */
+  readonly logger: LazyLogger;
   /**
    * Takes the next checkpoint position for `name` (keyed `name#occurrence`) and returns the recorded
    * output at that position, if any; throws `NonDeterminismError` when another key is recorded there.
@@ -125,7 +129,13 @@ export async function sleepUntil(host: FlowHost, name: string, deadline: number)
   return host.suspension.wait({ runAt: due });
 }
 
-/** `ctx.waitForSignal`: the k-th wait for `name` consumes the k-th signal of that name, in arrival order. */
+/**
+ * `ctx.waitForSignal`: the k-th wait for `name` consumes the k-th *valid* signal of that name, in arrival
+ * order. A payload the signal's schema rejects (one sent without validation, e.g. by the CLI, which cannot
+ * load the task's schemas) is skipped and logged `task.signal_rejected`: the wait keeps waiting for a
+ * valid one instead of failing the task. Signals are append-only and the schema is the code's, so which
+ * ones are valid — and so which one each wait consumes — is the same on every replay.
+ */
 export async function waitForSignal(
   host: FlowHost,
   name: string,
@@ -154,16 +164,62 @@ export async function waitForSignal(
     }
   }
   const { position, key, recorded } = host.checkpoint(`signal:${name}`);
-  const index = Number(key.slice(key.lastIndexOf("#") + 1));
-  let outcome: { payload: unknown } | { timeout: true };
+  const occurrence = Number(key.slice(key.lastIndexOf("#") + 1));
+  let outcome: { payload: unknown; index?: number } | { timeout: true; index?: number };
   if (recorded !== undefined) outcome = decode(recorded);
   else {
-    const payload = await host.suspension.track(() => host.store.readSignal(host.taskId, name, index));
-    if (payload !== undefined) outcome = { payload: parseWith(schema, decode(payload), `signal "${name}"`) };
+    const found = await findValidSignal(host, name, schema, occurrence);
+    if ("payload" in found) outcome = found;
     else if (deadline !== undefined && host.clock.now() >= deadline) outcome = { timeout: true };
-    else return host.suspension.wait({ runAt: deadline, signal: { name, index } });
+    else return host.suspension.wait({ runAt: deadline, signal: { name, index: found.next } });
     await host.suspension.track(() => host.record(position, key, encode(outcome)));
   }
   if ("timeout" in outcome) throw new SignalTimeoutError(host.taskId, name, options.timeoutMs ?? 0);
   return outcome.payload;
+}
+
+/** Signals read by this run, by `name#index` (`invalid` once rejected): each is read and judged once. */
+const readSignals = new WeakMap<FlowHost, Map<string, { payload: unknown } | "invalid">>();
+
+/**
+ * The `occurrence`-th (0-based) signal named `name` that the schema accepts, with its arrival index; or,
+ * when there are not enough yet, the index of the next signal to arrive (the wait's wake-up condition).
+ */
+async function findValidSignal(
+  host: FlowHost,
+  name: string,
+  schema: z.ZodType,
+  occurrence: number,
+): Promise<{ payload: unknown; index: number } | { next: number }> {
+  let cache = readSignals.get(host);
+  if (!cache) {
+    cache = new Map();
+    readSignals.set(host, cache);
+  }
+  let valid = 0;
+  for (let index = 0; ; index++) {
+    const cacheKey = `${name}#${index}`;
+    let seen = cache.get(cacheKey);
+    if (seen === undefined) {
+      const encoded = await host.suspension.track(() => host.store.readSignal(host.taskId, name, index));
+      if (encoded === undefined) return { next: index };
+      const parsed = schema.safeParse(decode(encoded));
+      seen = parsed.success ? { payload: parsed.data } : "invalid";
+      if (!parsed.success) {
+        host.logger.warn(
+          {
+            event: "task.signal_rejected",
+            signal: name,
+            index,
+            fields: parsed.error.issues.map((issue) => issue.path.join(".") || "(payload)"),
+          },
+          "signal payload rejected by the task's schema; still waiting for a valid one",
+        );
+      }
+      cache.set(cacheKey, seen);
+    }
+    if (seen === "invalid") continue;
+    if (valid === occurrence) return { payload: seen.payload, index };
+    valid++;
+  }
 }

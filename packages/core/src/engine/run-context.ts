@@ -123,6 +123,7 @@ export class RunContext implements StepScope {
       clock: deps.clock,
       definition: deps.definition,
       suspension,
+      logger: deps.logger,
       checkpoint: (name) => this.#checkpoint(name),
       record: (position, key, output) => this.#record(position, key, output),
       throwIfStopped: () => this.#throwIfStopped(),
