@@ -55,7 +55,7 @@ function goodFlow(): FlowRunFacts {
   const outputs: Record<string, unknown> = {
     [`spawn:${FLOW_CHILD}#0`]: "c0",
     [`spawn:${FLOW_CHILD}#1`]: "c1",
-    "signal:go#0": { payload: { token } },
+    "signal:go#0": { payload: { token }, index: 0 },
   };
   const parent: FlowTaskState = {
     id: "p",
@@ -187,6 +187,7 @@ describe("verifyFlowRun", () => {
     const altered = goodFlow();
     altered.final.tasks[0]!.steps.find((s) => s.key === "signal:go#0")!.output = encode({
       payload: { token: "x" },
+      index: 0,
     });
     expect(check(altered)).toContain("the parent consumed");
 

@@ -184,9 +184,10 @@ function checkSignal(facts: FlowRunFacts, parent: FlowTaskState, fail: Fail): vo
   if (row && !isDeepStrictEqual(decode(row.payload), sent))
     fail(`the recorded signal payload ${row.payload} differs from the one sent ${JSON.stringify(sent)}`);
   const consumed = parent.steps.find((s) => s.key === `signal:${SIGNAL_NAME}#0`);
-  if (!consumed || !isDeepStrictEqual(decode(consumed.output), { payload: sent }))
+  // The checkpoint records the payload and the arrival index of the signal it consumed (the only one: 0).
+  if (!consumed || !isDeepStrictEqual(decode(consumed.output), { payload: sent, index: 0 }))
     fail(
-      `the parent consumed ${consumed?.output ?? "no signal"}, expected ${JSON.stringify({ payload: sent })}`,
+      `the parent consumed ${consumed?.output ?? "no signal"}, expected ${JSON.stringify({ payload: sent, index: 0 })}`,
     );
   if (facts.deliveries.length === 0) fail("the signal was never delivered");
   // Whether an earlier delivery committed: known after an answer or a `delivered` point, unknown after a
