@@ -78,4 +78,58 @@ describe("step timing in the checkpoint", () => {
     expect(spawned).toMatchObject({ key: "spawn:timing.child#0", attempts: 1, startedAt: clock.now() });
     expect(spawned!.startedAt).toBeLessThanOrEqual(spawned!.at);
   });
+
+  it("a wait's checkpoint (a child's result, a signal) starts at the previous checkpoint: the time waited", async () => {
+    const clock = createFakeClock();
+    const taskflow = await makeTaskflow(onTestFinished, { clock });
+    const child = taskflow.task(
+      defineTask({
+        name: "timing.slow-child",
+        input: z.object({}),
+        result: z.object({}),
+        async run(_input, ctx) {
+          await ctx.sleep("work", 3_000);
+          return {};
+        },
+      }),
+    );
+    const parent = taskflow.task(
+      defineTask({
+        name: "timing.waiting-parent",
+        input: z.object({}),
+        result: z.object({}),
+        signals: { go: z.object({}) },
+        async run(_input, ctx) {
+          await ctx.step("plan", () => 1);
+          await (await ctx.spawn(child, {})).result();
+          await ctx.waitForSignal("go");
+          return {};
+        },
+      }),
+    );
+    const t0 = clock.now();
+    const { taskId } = await taskflow.start(parent, {});
+    const children = () => taskflow.store.listTasks({ parentId: taskId });
+    await vi.waitFor(async () => expect((await children())[0]?.status).toBe("waiting"), { interval: 5 });
+    await clock.advance(3_000); // the child's sleep ends; the parent, parked meanwhile, resumes
+    await vi.waitFor(async () => expect((await taskflow.get(taskId)).status).toBe("waiting"), {
+      interval: 5,
+    });
+    await vi.waitFor(
+      async () => expect((await taskflow.store.loadHistory(taskId)).steps.map((s) => s.key)).toHaveLength(3),
+      { interval: 5 },
+    );
+    await clock.advance(2_000);
+    await taskflow.signal(taskId, "go", {});
+    await vi.waitFor(async () => expect((await taskflow.get(taskId)).status).toBe("completed"), {
+      interval: 5,
+    });
+    const { steps } = await taskflow.store.loadHistory(taskId);
+    expect(steps.map(({ key, startedAt, at }) => ({ key, startedAt, at }))).toEqual([
+      { key: "plan#0", startedAt: t0, at: t0 },
+      { key: "spawn:timing.slow-child#0", startedAt: t0, at: t0 },
+      { key: "result:spawn:timing.slow-child#0#0", startedAt: t0, at: t0 + 3_000 },
+      { key: "signal:go#0", startedAt: t0 + 3_000, at: t0 + 5_000 },
+    ]);
+  });
 });

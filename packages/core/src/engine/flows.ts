@@ -33,8 +33,11 @@ export interface FlowHost {
    * output at that position, if any; throws `NonDeterminismError` when another key is recorded there.
    */
   checkpoint(name: string): { position: number; key: string; recorded: string | undefined };
-  /** Records a checkpoint after the events emitted before it are durable. */
-  record(position: number, key: string, output: string): Promise<void>;
+  /**
+   * Records a checkpoint after the events emitted before it are durable; `waited` (a child's result, a
+   * signal) dates its start at the previous checkpoint, so timelines show the wait.
+   */
+  record(position: number, key: string, output: string, waited?: boolean): Promise<void>;
   /** Throws the stop reason if the run was cancelled, timed out or lost its lease. */
   throwIfStopped(): void;
 }
@@ -110,7 +113,7 @@ async function childResult(host: FlowHost, childId: string, spawnKey: string): P
         : child.status === "failed"
           ? { status: "failed", error: child.error ?? { code: "INTERNAL", message: "Unknown failure." } }
           : { status: "cancelled" };
-    await host.suspension.track(() => host.record(position, key, encode(outcome)));
+    await host.suspension.track(() => host.record(position, key, encode(outcome), true));
   }
   if (outcome.status === "completed") return outcome.result;
   if (outcome.status === "cancelled") throw new CancelledError(childId);
@@ -172,7 +175,7 @@ export async function waitForSignal(
     if ("payload" in found) outcome = found;
     else if (deadline !== undefined && host.clock.now() >= deadline) outcome = { timeout: true };
     else return host.suspension.wait({ runAt: deadline, signal: { name, index: found.next } });
-    await host.suspension.track(() => host.record(position, key, encode(outcome)));
+    await host.suspension.track(() => host.record(position, key, encode(outcome), true));
   }
   if ("timeout" in outcome) throw new SignalTimeoutError(host.taskId, name, options.timeoutMs ?? 0);
   return outcome.payload;

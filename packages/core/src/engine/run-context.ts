@@ -63,6 +63,8 @@ export class RunContext implements StepScope {
   #onParked: ((request: WaitRequest) => void) | undefined;
   #deps: RunContextDeps;
   #steps: ReadonlyMap<number, StepRecord>;
+  /** When the latest checkpoint this run passed (replayed or recorded) was recorded: where a wait began. */
+  #lastAt: number | undefined;
   /** Names of the task's emitted events so far (recorded + appended by this run), by emit position. */
   #eventNames: string[];
   #stepPosition = 0;
@@ -125,7 +127,7 @@ export class RunContext implements StepScope {
       suspension,
       logger: deps.logger,
       checkpoint: (name) => this.#checkpoint(name),
-      record: (position, key, output) => this.#record(position, key, output),
+      record: (position, key, output, waited) => this.#record(position, key, output, waited),
       throwIfStopped: () => this.#throwIfStopped(),
     };
     return this.#flowHostValue;
@@ -150,24 +152,32 @@ export class RunContext implements StepScope {
     const recorded = this.#steps.get(position);
     if (recorded && recorded.key !== key)
       throw new NonDeterminismError(this.#deps.lease.taskId, position, key, recorded.key);
+    if (recorded) this.#lastAt = recorded.at;
     return { position, key, recorded: recorded?.output };
   }
 
-  /** Records a flow checkpoint (no body, no emits of its own) once earlier emits are durable. */
-  async #record(position: number, key: string, output: string): Promise<void> {
-    const startedAt = this.#deps.clock.now();
+  /**
+   * Records a flow checkpoint (no body, no emits of its own) once earlier emits are durable. The checkpoint
+   * of a wait (`waited`: a child's result, a signal) starts where the previous checkpoint was recorded, so
+   * a timeline shows how long the body waited, also across a park and a resume on another node.
+   */
+  async #record(position: number, key: string, output: string, waited = false): Promise<void> {
+    const now = this.#deps.clock.now();
+    const startedAt = waited && this.#lastAt !== undefined ? Math.min(this.#lastAt, now) : now;
     if (this.emitsPending) await this.flushEmits();
     this.#throwIfStopped();
     try {
+      const at = this.#deps.clock.now();
       await this.#deps.store.appendStep(this.#deps.lease, {
         position,
         key,
         output,
         emits: 0,
         startedAt,
-        at: this.#deps.clock.now(),
+        at,
         attempts: 1,
       });
+      this.#lastAt = at;
     } catch (error) {
       this.#deps.onLeaseLost(error);
       throw error;
@@ -194,6 +204,7 @@ export class RunContext implements StepScope {
       if (recorded.key !== key)
         throw new NonDeterminismError(this.#deps.lease.taskId, position, key, recorded.key);
       this.#emitPosition += recorded.emits;
+      this.#lastAt = recorded.at;
       return decode<Awaited<T>>(recorded.output);
     }
     const policy = resolveRetryPolicy(options?.retry, DEFAULT_STEP_RETRY);
@@ -226,6 +237,7 @@ export class RunContext implements StepScope {
         };
         const append = () => this.#deps.store.appendStep(this.#deps.lease, step);
         await (this.#suspension ? this.#suspension.track(append) : append());
+        this.#lastAt = step.at;
         this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
         // Return what a replay would return, so first run and replay see identical values.
         return decode<Awaited<T>>(output);
