@@ -8,6 +8,7 @@ import {
   type SerializedError,
   TaskNotFoundError,
 } from "../errors/taskwire-error";
+import type { TaskwireMetrics } from "../observe/metrics";
 import { childEventData } from "../store/child-event";
 import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
 import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
@@ -33,6 +34,8 @@ export interface FlowHost {
   record(position: number, key: string, output: string): Promise<void>;
   /** Throws the stop reason if the run was cancelled, timed out or lost its lease. */
   throwIfStopped(): void;
+  /** Counts spawned children as started tasks when metrics are on. */
+  readonly metrics?: TaskwireMetrics | undefined;
 }
 
 /** The outcome of a child task as the parent records it. */
@@ -77,6 +80,7 @@ export async function spawn(
       now,
     }),
   );
+  host.metrics?.taskStarted(definition.name);
   return handle(host, childId, key);
 }
 

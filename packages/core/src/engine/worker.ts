@@ -85,7 +85,7 @@ export class Worker {
     this.#stopHeartbeat = this.#heartbeatEvery(Math.max(50, Math.floor(this.#options.leaseMs / 3)));
     this.#loop = this.#run();
     this.#logger.info(
-      { event: "worker.started", workerId: this.workerId, concurrency: this.#options.concurrency },
+      { event: "worker.start_completed", workerId: this.workerId, concurrency: this.#options.concurrency },
       "worker started",
     );
   }
@@ -166,7 +166,7 @@ export class Worker {
     this.#stopHeartbeat?.();
     this.#unwatchCancels?.();
     this.#unwatchWork?.();
-    this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
+    this.#logger.info({ event: "worker.stop_completed", workerId: this.workerId }, "worker stopped");
   }
 
   async #run(): Promise<void> {
@@ -201,9 +201,24 @@ export class Worker {
 
   #launch(claimed: ClaimedTask): void {
     const taskId = claimed.task.id;
+    const { task, reclaimed } = claimed;
+    const { metrics, clock } = this.#deps;
+    // A reclaim's run_at is from before the dead run: no queue wait to speak of.
+    const waitMs = reclaimed ? 0 : Math.max(0, clock.now() - task.runAt);
+    if (metrics) {
+      if (reclaimed) metrics.leaseReclaimed(task.name);
+      else metrics.queueWait(task.name, waitMs);
+    }
     this.#logger.debug(
-      { event: "task.claimed", taskId, task: claimed.task.name, claims: claimed.task.claims },
-      "task claimed",
+      {
+        event: reclaimed ? "task.lease_reclaimed" : "task.claim_acquired",
+        taskId,
+        task: task.name,
+        attempt: task.attempt,
+        claims: task.claims,
+        waitMs,
+      },
+      reclaimed ? "expired lease reclaimed" : "task claimed",
     );
     // Claim the next task as soon as this run's settlement is queued, not once it committed: the claim then
     // joins the settlement's group commit instead of costing a commit of its own. The new handler starts
