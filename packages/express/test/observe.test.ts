@@ -29,7 +29,7 @@ describe("logs", () => {
         .send({ n: 2 }),
     );
     expect(sse.frames.at(-1)?.event).toBe("completed");
-    const taskId = (sse.frames[0]?.data as { taskId: string }).taskId;
+    const taskId = (sse.frames[0]!.data as { taskId: string }).taskId;
     const replay = await parseSSEResponse(
       request(h.tw.app).get(`/api/tasks/${taskId}/events`).set(alice).set("last-event-id", "1"),
     );
