@@ -113,9 +113,13 @@ class TaskRun {
   }
 
   /** Runs and settles the task, under its run span when tracing is on. */
-  async execute(): Promise<Settlement | undefined> {
+  execute(): Promise<Settlement | undefined> {
     const { tracing } = this.#deps;
-    if (!tracing) return this.#execute();
+    // Not async itself: without tracing the run's own promise is returned, no extra one per task.
+    return tracing ? this.#traced(tracing) : this.#execute();
+  }
+
+  async #traced(tracing: Tracing): Promise<Settlement | undefined> {
     const { task } = this.#claimed;
     const trace = tracing.startRun(task, storedTraceCarrier(task.identity));
     this.#trace = trace;

@@ -99,6 +99,7 @@ export async function signalTask(
     {
       event: "task.signal_delivered",
       taskId: task.id,
+      task: task.name,
       signal: name,
       index: delivery.index,
       duplicate: delivery.duplicate,
@@ -111,6 +112,9 @@ export async function signalTask(
 /** Puts a failed task back to `queued`; its run replays its checkpoints and continues its events. */
 export async function retryTask(deps: ControlDeps, taskId: string): Promise<TaskSnapshot> {
   const task = await deps.store.retryTask(taskId, deps.clock.now());
-  deps.logger.info({ event: "task.retry_requested", taskId, attempt: task.attempt }, "task re-queued");
+  deps.logger.info(
+    { event: "task.retry_requested", taskId, task: task.name, attempt: task.attempt },
+    "task re-queued",
+  );
   return toSnapshot(task);
 }

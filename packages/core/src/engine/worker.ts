@@ -246,7 +246,11 @@ export class Worker {
         settlement?.status === "retrying" || settlement?.status === "waiting" ? settlement.runAt : NEVER_DUE;
       if (due !== NEVER_DUE && !this.#stopping) this.wakeAt(due);
     } catch (error) {
-      this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
+      const { name, attempt } = handle.claimed.task;
+      this.#logger.error(
+        { event: "task.run_crashed", taskId, task: name, attempt, err: error },
+        "run crashed",
+      );
     } finally {
       if (!settling()) this.#handlers -= 1;
       // The in-memory token is kept only while this process may run the task again.
@@ -285,7 +289,12 @@ export class Worker {
           else if (state.cancelRequested) handle.stop("cancel");
         } catch (error) {
           this.#logger.warn(
-            { event: "task.heartbeat_failed", taskId: handle.claimed.task.id, err: error },
+            {
+              event: "task.heartbeat_failed",
+              taskId: handle.claimed.task.id,
+              task: handle.claimed.task.name,
+              err: error,
+            },
             "lease renewal failed",
           );
         }
