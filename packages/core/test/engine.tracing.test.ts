@@ -75,6 +75,27 @@ describe("tracing", () => {
     expect(dump).not.toContain("alice");
   });
 
+  it("uses the global tracer provider with tracing: true", async () => {
+    trace.setGlobalTracerProvider(provider);
+    onTestFinished(() => trace.disable());
+    const def = defineTask({
+      name: "trace.global",
+      input: z.object({}),
+      result: z.object({}),
+      async run(_input, ctx) {
+        await ctx.step("only", () => 1);
+        return {};
+      },
+    });
+    const taskflow = await makeTaskflow(onTestFinished, { tracing: true });
+    const { value, request } = await underRequestSpan(() => taskflow.start(taskflow.task(def), {}));
+    await vi.waitFor(() => expect(spans("taskwire.task.run")).toHaveLength(1));
+    const [run] = spans("taskwire.task.run") as [ReadableSpan];
+    expect(run.attributes["taskwire.task.id"]).toBe(value.taskId);
+    expect(parentOf(run)).toBe(request.spanContext().spanId);
+    expect(spans("taskwire.step").map(parentOf)).toEqual([run.spanContext().spanId]);
+  });
+
   it("parents the resumed run on the request's span after a crash, on another taskflow", async () => {
     const inner = memoryStore();
     const atB = deferred();
