@@ -14,9 +14,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { fanOutThroughput, spawnResultLatency } from "./flows";
+import { metricsThroughput, tracingThroughput } from "./observe";
 import { rawCommits, rawFloor, SHIPPED_PRAGMAS } from "./raw-sqlite";
 import { median } from "./stats";
-import { taskwireStepLatency, taskwireThroughput } from "./taskwire";
+import { type ThroughputOptions, taskwireStepLatency, taskwireThroughput } from "./taskwire";
 
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +56,11 @@ interface Sample {
   floorTasksPerSec: number;
   batchedTasksPerSec: number;
   taskwireTasksPerSec: number;
+  metricsTasksPerSec: number;
+  tracingTasksPerSec: number;
+  /** Paired with the run without, in the same repeat: load drifting between repeats cancels out. */
+  metricsVsOff: number;
+  tracingVsOff: number;
   stepP50Ms: number;
   stepP99Ms: number;
   stepsPerSec: number;
@@ -63,18 +69,35 @@ interface Sample {
   spawnP99Ms: number;
 }
 
-async function measure(scale: number): Promise<Sample> {
+/**
+ * The three throughput variants (off, metrics, tracing) in an order rotated by `repeat`: a variant that
+ * always ran first (or last) would carry a position bias (warm-up, file-system state) into its ratio.
+ */
+async function throughputs(dir: string, options: ThroughputOptions, repeat: number) {
+  const variants = [
+    () => taskwireThroughput(dir, options),
+    () => metricsThroughput(dir, options),
+    () => tracingThroughput(dir, options),
+  ];
+  const out: number[] = [0, 0, 0];
+  for (let k = 0; k < variants.length; k++) {
+    const index = (k + repeat) % variants.length;
+    out[index] = await (variants[index] as () => Promise<number>)();
+  }
+  const [off = 0, metrics = 0, tracing = 0] = out;
+  return { off, metrics, tracing };
+}
+
+async function measure(scale: number, repeat = 0): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), "taskwire-bench-"));
   try {
     const n = (value: number) => Math.max(10, Math.round(value * scale));
     const commits = rawCommits(dir, n(config.commits));
     const floorTasksPerSec = rawFloor(dir, n(config.tasks));
     const batchedTasksPerSec = rawFloor(dir, n(config.tasks), config.batch);
-    const taskwireTasksPerSec = await taskwireThroughput(dir, {
-      tasks: n(config.tasks),
-      concurrency: config.concurrency,
-      starters: config.starters,
-    });
+    const throughput = { tasks: n(config.tasks), concurrency: config.concurrency, starters: config.starters };
+    const observed = await throughputs(dir, throughput, repeat);
+    const taskwireTasksPerSec = observed.off;
     const steps = await taskwireStepLatency(dir, n(config.steps));
     const fanOutChildrenPerSec = await fanOutThroughput(dir, n(config.children));
     const spawns = await spawnResultLatency(dir, n(config.spawns));
@@ -85,6 +108,10 @@ async function measure(scale: number): Promise<Sample> {
       floorTasksPerSec,
       batchedTasksPerSec,
       taskwireTasksPerSec,
+      metricsTasksPerSec: observed.metrics,
+      tracingTasksPerSec: observed.tracing,
+      metricsVsOff: observed.metrics / observed.off,
+      tracingVsOff: observed.tracing / observed.off,
       stepP50Ms: steps.p50Ms,
       stepP99Ms: steps.p99Ms,
       stepsPerSec: steps.stepsPerSec,
@@ -106,7 +133,7 @@ await measure(0.2);
 const samples: Sample[] = [];
 for (let r = 1; r <= config.repeats; r++) {
   log(`run ${r}/${config.repeats}…`);
-  samples.push(await measure(1));
+  samples.push(await measure(1, r));
 }
 const med = Object.fromEntries(
   (Object.keys(samples[0]!) as Array<keyof Sample>).map((key) => [key, median(samples.map((s) => s[key]))]),
@@ -136,6 +163,8 @@ if (args.json) {
     stepP50VsCommitP50: med.stepP50Ms / med.commitP50Ms,
     fanOutChildrenVsFloorTasks: med.fanOutChildrenPerSec / med.floorTasksPerSec,
     spawnP50VsCommitP50: med.spawnP50Ms / med.commitP50Ms,
+    metricsVsOff: med.metricsVsOff,
+    tracingVsOff: med.tracingVsOff,
   };
   const targets = {
     throughputVsFloor: { target: THROUGHPUT_TARGET, met: throughputRatio >= THROUGHPUT_TARGET },
@@ -163,6 +192,16 @@ if (args.json) {
       `Taskwire: no-op 3-step tasks (n=${config.tasks}, c=${config.concurrency})`,
       `${int(med.taskwireTasksPerSec)} tasks/s`,
       `${throughputRatio.toFixed(2)} x floor (target >= ${THROUGHPUT_TARGET}) ${throughputRatio >= THROUGHPUT_TARGET ? "MET" : "NOT MET"}`,
+    ],
+    [
+      "Taskwire: the same with metrics (prometheusMetrics)",
+      `${int(med.metricsTasksPerSec)} tasks/s`,
+      `${med.metricsVsOff.toFixed(2)} x without (median of paired runs)`,
+    ],
+    [
+      "Taskwire: the same with tracing (OTel SDK, batch, dropped)",
+      `${int(med.tracingTasksPerSec)} tasks/s`,
+      `${med.tracingVsOff.toFixed(2)} x without (median of paired runs)`,
     ],
     [
       `Taskwire: per-step latency p50 / p99 (${config.steps} steps)`,

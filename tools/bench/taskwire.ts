@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createTaskflow, defineTask, type TaskStore } from "@taskwire/core";
+import { createTaskflow, defineTask, type TaskflowOptions, type TaskStore } from "@taskwire/core";
 import { sqliteStore } from "@taskwire/sqlite";
 import Database from "better-sqlite3";
 import { pino } from "pino";
@@ -39,6 +39,8 @@ export interface ThroughputOptions {
   concurrency: number;
   /** Concurrent callers issuing `taskflow.start` (like that many HTTP requests in flight). */
   starters: number;
+  /** Extra taskflow options (metrics, tracing) of a variant; its database file is named after `variant`. */
+  variant?: { name: string; options: Partial<TaskflowOptions> };
 }
 
 /**
@@ -47,7 +49,7 @@ export interface ThroughputOptions {
  * settlement is durable. Returns tasks/s (and checks every task really completed).
  */
 export async function taskwireThroughput(dir: string, options: ThroughputOptions): Promise<number> {
-  const path = join(dir, "taskwire-throughput.db");
+  const path = join(dir, `taskwire-throughput${options.variant ? `-${options.variant.name}` : ""}.db`);
   let completed = 0;
   let allDone!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -57,7 +59,12 @@ export async function taskwireThroughput(dir: string, options: ThroughputOptions
     completed += 1;
     if (completed === options.tasks) allDone();
   });
-  const taskflow = await createTaskflow({ store, logger: silent, concurrency: options.concurrency });
+  const taskflow = await createTaskflow({
+    store,
+    logger: silent,
+    concurrency: options.concurrency,
+    ...options.variant?.options,
+  });
   const ref = taskflow.task(noop3);
   let next = 0;
   const started = process.hrtime.bigint();

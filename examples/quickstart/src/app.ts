@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskflow, type TaskStore } from "@taskwire/core";
+import { type PrometheusMetrics, prometheusMetrics } from "@taskwire/core/prometheus";
 import { createTaskwireApp, type TaskwireApp } from "@taskwire/express";
 import { createInspector } from "@taskwire/inspector";
 import { sqliteStore } from "@taskwire/sqlite";
@@ -28,13 +29,18 @@ export interface QuickstartOptions {
   logger?: Logger;
 }
 
-/** Builds the quickstart: static page, demo sign-in, the reports plugin, the task router at /api, the inspector at /inspector. */
+/**
+ * Builds the quickstart: static page, demo sign-in, the reports plugin, the task router at /api, the
+ * inspector at /inspector, Prometheus metrics at /metrics.
+ */
 export async function createQuickstart(
   options: QuickstartOptions = {},
-): Promise<{ app: express.Express; tw: TaskwireApp }> {
+): Promise<{ app: express.Express; tw: TaskwireApp; metrics: PrometheusMetrics }> {
   const store = options.store ?? (await chooseStore(options));
+  const metrics = prometheusMetrics();
   const taskflow = await createTaskflow({
     store,
+    metrics,
     leaseMs: options.leaseMs ?? 10_000,
     logger: options.logger,
     pollIntervalMs: 250,
@@ -42,6 +48,11 @@ export async function createQuickstart(
   const app = express();
   app.disable("x-powered-by");
   app.use(express.static(join(here, "..", "public")));
+  // Prometheus text exposition. Open here for the demo: a real app serves it on an internal port or behind
+  // its own auth (it names tasks and shows load, though never ids, owners or payloads).
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   // The page imports eventsource-parser's ESM build directly: no bundler, no build step.
   const parserPath = eventsourceParserEsm();
   app.get("/vendor/eventsource-parser.js", (_req, res) => res.type("text/javascript").sendFile(parserPath));
@@ -65,7 +76,7 @@ export async function createQuickstart(
       },
     }),
   );
-  return { app, tw };
+  return { app, tw, metrics };
 }
 
 /** eventsource-parser's ESM build (require.resolve finds the CommonJS one beside it). */

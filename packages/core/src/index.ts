@@ -69,6 +69,9 @@ export {
   SERVICE_PRINCIPAL,
   type UserContext,
 } from "./identity/user-context";
+/** Metrics and tracing hooks (`createTaskflow({ metrics, tracing })`). */
+export type { FinishedStatus, TaskwireMetrics } from "./observe/metrics";
+export type { TraceCarrier, TracerProviderLike, TracingOptions } from "./observe/tracing";
 export { type StepFunction, step } from "./step/step";
 export type { StepOptions } from "./step/step-options";
 export { memoryStore } from "./store/memory-store";

@@ -147,12 +147,13 @@ class PostgresStore implements TaskStore {
       return [];
     }
     const values = [request.names, request.workerId, request.now, request.leaseMs, limit];
-    const rows = await this.#query<TaskRow>(this.#sql.claimTasks, values);
+    const rows = await this.#query<TaskRow & { reclaimed: boolean }>(this.#sql.claimTasks, values);
     // RETURNING has no order: restore the claim order (oldest runAt, then creation order).
     rows.sort((a, b) => Number(a.run_at) - Number(b.run_at) || Number(a.ordinal) - Number(b.ordinal));
     return rows.map((row) => {
       const task = toTaskRecord(row);
-      return { task, lease: { taskId: task.id, workerId: request.workerId, revision: task.revision } };
+      const lease = { taskId: task.id, workerId: request.workerId, revision: task.revision };
+      return { task, lease, reclaimed: row.reclaimed };
     });
   }
 

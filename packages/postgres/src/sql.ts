@@ -92,7 +92,7 @@ export function buildStatements(schema: string) {
       UPDATE ${tasks} t
          SET status = 'running', revision = t.revision + 1, claims = t.claims + 1, lease_owner = $2,
              lease_expires_at = $3::bigint + $4::bigint, updated_at = $3::bigint
-        FROM (SELECT id FROM ${tasks}
+        FROM (SELECT id, status = 'running' AS reclaimed FROM ${tasks}
                WHERE name = ANY($1::text[])
                  AND ((status IN ('queued', 'retrying', 'waiting') AND run_at <= $3::bigint)
                    OR (status = 'running' AND lease_expires_at < $3::bigint))
@@ -100,7 +100,7 @@ export function buildStatements(schema: string) {
                LIMIT $5
                FOR UPDATE SKIP LOCKED) c
        WHERE t.id = c.id
-      RETURNING t.*`),
+      RETURNING t.*, c.reclaimed`),
 
     /** $1 id, $2 revision, $3 worker, $4 now, $5 lease ms. */
     renewLease: statement(`

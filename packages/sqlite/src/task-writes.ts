@@ -111,13 +111,14 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
       );
       if (changes === 0) continue; // cannot happen under the write lock; the CAS makes it safe if it ever did
       const task = valuesToTaskRecord(row as unknown as TaskValues);
+      const reclaimed = task.status === "running"; // an expired lease taken over
       task.status = "running";
       task.revision += 1;
       task.claims += 1;
       task.leaseOwner = workerId;
       task.leaseExpiresAt = expiresAt;
       task.updatedAt = now;
-      claimed.push({ task, lease: { taskId: task.id, workerId, revision: task.revision } });
+      claimed.push({ task, lease: { taskId: task.id, workerId, revision: task.revision }, reclaimed });
     }
     return claimed;
   };

@@ -10,6 +10,7 @@ import {
   TaskNotFoundError,
 } from "../errors/taskwire-error";
 import type { LazyLogger } from "../internal/lazy-logger";
+import type { TaskwireMetrics } from "../observe/metrics";
 import { childEventData } from "../store/child-event";
 import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
 import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
@@ -40,6 +41,8 @@ export interface FlowHost {
   record(position: number, key: string, output: string, waited?: boolean): Promise<void>;
   /** Throws the stop reason if the run was cancelled, timed out or lost its lease. */
   throwIfStopped(): void;
+  /** Counts spawned children as started tasks when metrics are on. */
+  readonly metrics?: TaskwireMetrics | undefined;
 }
 
 /** The outcome of a child task as the parent records it. */
@@ -84,6 +87,7 @@ export async function spawn(
       now,
     }),
   );
+  host.metrics?.taskStarted(definition.name);
   return handle(host, childId, key);
 }
 

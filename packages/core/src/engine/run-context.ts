@@ -10,6 +10,8 @@ import {
 import type { TaskUser } from "../identity/task-user";
 import type { LazyAbort } from "../internal/lazy-abort";
 import type { LazyLogger } from "../internal/lazy-logger";
+import type { TaskwireMetrics } from "../observe/metrics";
+import type { RunTrace } from "../observe/tracing";
 import { assertStepName } from "../step/step";
 import type { StepOptions } from "../step/step-options";
 import { runInStepScope, StepBody, type StepScope, tryGetStepBody } from "../step/step-scope";
@@ -48,6 +50,10 @@ export interface RunContextDeps {
   clock: Clock;
   /** Called when a fenced write shows the lease is gone: the run must stop at once. */
   onLeaseLost: (error: unknown) => void;
+  /** Step durations and child starts are counted here when metrics are on. */
+  metrics?: TaskwireMetrics | undefined;
+  /** The run's span when tracing is on: executed steps get child spans. */
+  trace?: RunTrace | undefined;
 }
 
 /**
@@ -128,6 +134,7 @@ export class RunContext implements StepScope {
       logger: deps.logger,
       checkpoint: (name) => this.#checkpoint(name),
       record: (position, key, output, waited) => this.#record(position, key, output, waited),
+      metrics: deps.metrics,
       throwIfStopped: () => this.#throwIfStopped(),
     };
     return this.#flowHostValue;
@@ -207,6 +214,18 @@ export class RunContext implements StepScope {
       this.#lastAt = recorded.at;
       return decode<Awaited<T>>(recorded.output);
     }
+    const trace = this.#deps.trace;
+    if (trace) return await trace.step(key, () => this.#execute(key, position, fn, options));
+    return await this.#execute(key, position, fn, options);
+  }
+
+  /** Runs a step body that has no checkpoint yet (with its in-step retries) and records its result. */
+  async #execute<T>(
+    key: string,
+    position: number,
+    fn: () => T | Promise<T>,
+    options: StepOptions | undefined,
+  ): Promise<Awaited<T>> {
     const policy = resolveRetryPolicy(options?.retry, DEFAULT_STEP_RETRY);
     const emitStart = this.#emitPosition;
     const startedAt = this.#deps.clock.now();
@@ -238,7 +257,12 @@ export class RunContext implements StepScope {
         const append = () => this.#deps.store.appendStep(this.#deps.lease, step);
         await (this.#suspension ? this.#suspension.track(append) : append());
         this.#lastAt = step.at;
-        this.#deps.logger.debug({ event: "task.step_completed", step: key, position }, "step completed");
+        const durationMs = step.at - startedAt;
+        this.#deps.metrics?.stepCompleted(this.#deps.definition.name, durationMs);
+        this.#deps.logger.debug(
+          { event: "task.step_completed", step: key, position, attempts: attempt, durationMs },
+          "step completed",
+        );
         // Return what a replay would return, so first run and replay see identical values.
         return decode<Awaited<T>>(output);
       } catch (error) {

@@ -13,8 +13,11 @@ import { parseIdentitySidecar, toTaskUser } from "../identity/task-user";
 import { runInUserContext, SERVICE_PRINCIPAL } from "../identity/user-context";
 import { LazyAbort } from "../internal/lazy-abort";
 import { LazyLogger } from "../internal/lazy-logger";
+import type { FinishedStatus, TaskwireMetrics } from "../observe/metrics";
+import { type RunTrace, storedTraceCarrier, type Tracing } from "../observe/tracing";
 import {
   type ClaimedTask,
+  isTerminalStatus,
   NEVER_DUE,
   type Settlement,
   type TaskHistory,
@@ -42,6 +45,10 @@ export interface RunnerDeps {
   leaseMs: number;
   /** In-memory access tokens of tasks started by this process (the worker drops each once it is done). */
   tokens: Map<string, string>;
+  /** Counters and histograms (`createTaskflow({ metrics })`); undefined when off. */
+  metrics?: TaskwireMetrics | undefined;
+  /** OpenTelemetry spans (`createTaskflow({ tracing })`); undefined when off. */
+  tracing?: Tracing | undefined;
 }
 
 /** A run in progress on this worker. */
@@ -82,6 +89,8 @@ class TaskRun {
   readonly #definition: AnyTaskDefinition;
   readonly #logger: LazyLogger;
   readonly #abort = new LazyAbort();
+  #trace: RunTrace | undefined;
+  #startedAt = 0;
   stopKind: StopKind | undefined;
 
   constructor(deps: RunnerDeps, claimed: ClaimedTask, onSettling: (() => void) | undefined) {
@@ -103,8 +112,33 @@ class TaskRun {
     );
   }
 
-  async execute(): Promise<Settlement | undefined> {
+  /** Runs and settles the task, under its run span when tracing is on. */
+  execute(): Promise<Settlement | undefined> {
+    const { tracing } = this.#deps;
+    // Not async itself: without tracing the run's own promise is returned, no extra one per task.
+    return tracing ? this.#traced(tracing) : this.#execute();
+  }
+
+  async #traced(tracing: Tracing): Promise<Settlement | undefined> {
     const { task } = this.#claimed;
+    const trace = tracing.startRun(task, storedTraceCarrier(task.identity));
+    this.#trace = trace;
+    try {
+      const settlement = await this.#execute();
+      trace.end(
+        settlement?.status ?? "lease_lost",
+        settlement?.status === "failed" ? settlement.error : undefined,
+      );
+      return settlement;
+    } catch (error) {
+      trace.end("crashed", error);
+      throw error;
+    }
+  }
+
+  async #execute(): Promise<Settlement | undefined> {
+    const { task } = this.#claimed;
+    this.#startedAt = this.#deps.clock.now();
     if (task.cancelRequestedAt !== null) return this.#settle(await this.#cancelled());
     this.#logger.debug({ event: "task.run_started", claims: task.claims }, "run started");
     const timeoutMs = this.#definition.timeoutMs;
@@ -150,6 +184,8 @@ class TaskRun {
       user: toTaskUser(sidecar, isService, this.#deps.tokens.get(task.id)),
       logger: this.#logger,
       clock,
+      metrics: this.#deps.metrics,
+      trace: this.#trace,
       // Other write failures surface through the body (the next step or flush rethrows them).
       onLeaseLost: (error) => {
         if (isTaskwireError(error, "STORE_CONFLICT")) void this.#checkLease(error);
@@ -162,7 +198,9 @@ class TaskRun {
         displayName: sidecar.displayName,
         claims: sidecar.claims,
       };
-      const body = runInUserContext(userContext, () => ctx.enter(() => this.#definition.run(input, ctx.api)));
+      const runBody = () => ctx.enter(() => this.#definition.run(input, ctx.api));
+      const trace = this.#trace;
+      const body = runInUserContext(userContext, trace ? () => trace.within(runBody) : runBody);
       // The body ends by returning, by throwing, or by parking on a wait it cannot complete now (a child
       // still running, a timer not due, no signal yet): then the task waits without a lease or a slot.
       const ended = await bodyOrWait(body, ctx);
@@ -250,7 +288,13 @@ class TaskRun {
       const written = this.#deps.store.settleTask(this.#claimed.lease, settlement, this.#deps.clock.now());
       this.#onSettling?.(); // the settlement is queued: the handler is done, its slot may be refilled now
       await written;
-      logSettlement(this.#logger, settlement);
+      const now = this.#deps.clock.now();
+      logSettlement(this.#logger, settlement, now - this.#startedAt);
+      const { metrics } = this.#deps;
+      if (metrics && isTerminalStatus(settlement.status)) {
+        const { task } = this.#claimed;
+        metrics.taskFinished(task.name, settlement.status as FinishedStatus, now - task.createdAt);
+      }
       return settlement;
     } catch (error) {
       if (isTaskwireError(error, "STORE_CONFLICT")) {
@@ -277,11 +321,13 @@ function isOwnCancel(error: { details?: Record<string, unknown> | undefined }, t
   return error.details?.taskId === undefined || error.details.taskId === taskId;
 }
 
-function logSettlement(logger: LazyLogger, settlement: Settlement): void {
-  if (settlement.status === "completed") logger.info({ event: "task.run_completed" }, "task completed");
-  else if (settlement.status === "failed")
-    logger.info({ event: "task.run_failed", code: settlement.error.code }, "task failed");
-  else if (settlement.status === "cancelled") logger.info({ event: "task.run_cancelled" }, "task cancelled");
-  else if (settlement.status === "queued") logger.info({ event: "task.lease_released" }, "task handed back");
-  else if (settlement.status === "waiting") logger.debug({ event: "task.wait_settled" }, "task waiting");
+/** One line per settlement; `durationMs` is this run's (claim to settlement). */
+function logSettlement(logger: LazyLogger, settlement: Settlement, durationMs: number): void {
+  const { status } = settlement;
+  if (status === "completed") logger.info({ event: "task.run_completed", durationMs }, "task completed");
+  else if (status === "failed")
+    logger.info({ event: "task.run_failed", code: settlement.error.code, durationMs }, "task failed");
+  else if (status === "cancelled") logger.info({ event: "task.run_cancelled", durationMs }, "task cancelled");
+  else if (status === "queued") logger.info({ event: "task.lease_released", durationMs }, "task handed back");
+  else if (status === "waiting") logger.debug({ event: "task.wait_settled", durationMs }, "task waiting");
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/clock";
 import { encode } from "../codec/codec";
 import { ValidationError } from "../errors/taskwire-error";
+import type { TaskwireMetrics } from "../observe/metrics";
 import type { TaskRecord, TaskStatus, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, InferTaskSignals } from "../task/define-task";
 import { parseWith } from "../task/validate";
@@ -50,6 +51,8 @@ export interface ControlDeps {
   logger: Logger;
   /** Stops this process's run of a task whose cancel was just recorded (others hear it through the store). */
   stopLocal: (taskId: string) => void;
+  /** Counts a task cancelled at once (never claimed again) as finished. */
+  metrics?: TaskwireMetrics | undefined;
 }
 
 /**
@@ -64,7 +67,8 @@ export async function cancelTask(deps: ControlDeps, taskId: string): Promise<Can
   const { task, outcome } = result;
   if (outcome === "requested" || outcome === "already_requested") deps.stopLocal(taskId);
   if (outcome !== "cancelled") await cancelChildren(deps.store, taskId, now);
-  deps.logger.info({ event: "task.cancel_requested", taskId, outcome }, "cancel requested");
+  if (outcome === "cancelled") deps.metrics?.taskFinished(task.name, "cancelled", now - task.createdAt);
+  deps.logger.info({ event: "task.cancel_requested", taskId, task: task.name, outcome }, "cancel requested");
   return { taskId, status: task.status, outcome };
 }
 
@@ -95,6 +99,7 @@ export async function signalTask(
     {
       event: "task.signal_delivered",
       taskId: task.id,
+      task: task.name,
       signal: name,
       index: delivery.index,
       duplicate: delivery.duplicate,
@@ -107,6 +112,9 @@ export async function signalTask(
 /** Puts a failed task back to `queued`; its run replays its checkpoints and continues its events. */
 export async function retryTask(deps: ControlDeps, taskId: string): Promise<TaskSnapshot> {
   const task = await deps.store.retryTask(taskId, deps.clock.now());
-  deps.logger.info({ event: "task.retry_requested", taskId, attempt: task.attempt }, "task re-queued");
+  deps.logger.info(
+    { event: "task.retry_requested", taskId, task: task.name, attempt: task.attempt },
+    "task re-queued",
+  );
   return toSnapshot(task);
 }

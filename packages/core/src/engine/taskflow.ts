@@ -12,6 +12,8 @@ import {
 } from "../errors/taskwire-error";
 import { toSidecar } from "../identity/task-user";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
+import type { TaskwireMetrics } from "../observe/metrics";
+import { loadTracing, type TraceCarrier, type TracingOptions } from "../observe/tracing";
 import type { TaskFilter, TaskRecord, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, InferTaskInput, InferTaskSignals } from "../task/define-task";
 import { parseWith } from "../task/validate";
@@ -76,6 +78,18 @@ export interface TaskflowOptions {
   retentionIntervalMs?: number;
   /** Root tasks deleted per store call, each call one short transaction. @default 500 */
   retentionBatchSize?: number;
+  /**
+   * Receives counters and histograms (tasks started and finished, step durations, queue wait, lease
+   * reclaims; the express bridge adds SSE streams and 429s). `prometheusMetrics()` from
+   * `@taskwire/core/prometheus` is a ready one. @default none (nothing is counted)
+   */
+  metrics?: TaskwireMetrics;
+  /**
+   * OpenTelemetry spans: `taskwire.task.run` per run and `taskwire.step` per executed step, parented on the
+   * trace context active at `start` (kept with the task, so also after a resume on another node). Needs the
+   * optional peer `@opentelemetry/api`; `true` uses its global tracer provider. @default false
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Options of `taskflow.start`. */
@@ -93,6 +107,11 @@ export interface StartOptions {
   maxActivePerOwner?: number;
   /** `retryAfterMs` of that `BackpressureError`. @default 5000 */
   retryAfterMs?: number;
+  /**
+   * The caller's W3C trace context (an HTTP request's `traceparent`/`tracestate` headers), the parent of the
+   * task's spans when tracing is on and no span is active. The router passes it. @default none
+   */
+  trace?: TraceCarrier;
 }
 
 /** What `start` returns. */
@@ -121,6 +140,8 @@ export interface Taskflow {
   readonly store: TaskStore;
   readonly logger: Logger;
   readonly workerId: string;
+  /** The `metrics` option (the express bridge reports into it too); undefined when off. */
+  readonly metrics: TaskwireMetrics | undefined;
   /** Registers a task definition and returns its typed ref. */
   task<TDef extends AnyTaskDefinition>(definition: TDef): TaskRef<TDef>;
   /** Whether a task name is registered. */
@@ -204,11 +225,13 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   const leaseMs = options.leaseMs ?? 30_000;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
   const tokens = new Map<string, string>();
-  const deps: RunnerDeps = { store, registry, logger, clock, leaseMs, tokens };
+  const metrics = options.metrics;
+  const tracing = options.tracing ? await loadTracing(options.tracing) : undefined;
+  const deps: RunnerDeps = { store, registry, logger, clock, leaseMs, tokens, metrics, tracing };
   const retention = retentionSettings(options);
 
   await store.open();
-  logger.debug({ event: "store.opened", store: store.kind }, "store opened");
+  logger.debug({ event: "store.open_completed", store: store.kind }, "store opened");
 
   const worker =
     options.worker === false
@@ -231,6 +254,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     clock,
     logger,
     stopLocal: (taskId) => worker?.stopForCancel(taskId),
+    metrics,
   };
   let shuttingDown = false;
   let shutdownPromise: Promise<void> | undefined;
@@ -247,6 +271,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     store,
     logger,
     workerId,
+    metrics,
     task: (definition) => {
       const ref = registry.register(definition);
       worker?.wake();
@@ -276,7 +301,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           name: definition.name,
           input: encode(parsed),
           owner: user.userId,
-          identity: JSON.stringify(toSidecar(user)),
+          identity: JSON.stringify(toSidecar(user, tracing?.capture(startOptions.trace))),
           parentId: null, // only ctx.spawn makes children (with the parent's owner)
           runAt: t,
           now: t,
@@ -309,6 +334,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
         }
         // Kept only where a worker may run the task (and dropped by it once the task is done with).
         if (worker && user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
+        metrics?.taskStarted(definition.name);
         logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
         if (slot && result.lease) slot.run({ task: result.task, lease: result.lease });
         else worker?.wake(); // created unclaimed: there is work to claim

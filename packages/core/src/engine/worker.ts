@@ -85,7 +85,7 @@ export class Worker {
     this.#stopHeartbeat = this.#heartbeatEvery(Math.max(50, Math.floor(this.#options.leaseMs / 3)));
     this.#loop = this.#run();
     this.#logger.info(
-      { event: "worker.started", workerId: this.workerId, concurrency: this.#options.concurrency },
+      { event: "worker.start_completed", workerId: this.workerId, concurrency: this.#options.concurrency },
       "worker started",
     );
   }
@@ -166,7 +166,7 @@ export class Worker {
     this.#stopHeartbeat?.();
     this.#unwatchCancels?.();
     this.#unwatchWork?.();
-    this.#logger.info({ event: "worker.stopped", workerId: this.workerId }, "worker stopped");
+    this.#logger.info({ event: "worker.stop_completed", workerId: this.workerId }, "worker stopped");
   }
 
   async #run(): Promise<void> {
@@ -201,9 +201,24 @@ export class Worker {
 
   #launch(claimed: ClaimedTask): void {
     const taskId = claimed.task.id;
+    const { task, reclaimed } = claimed;
+    const { metrics, clock } = this.#deps;
+    // A reclaim's run_at is from before the dead run: no queue wait to speak of.
+    const waitMs = reclaimed ? 0 : Math.max(0, clock.now() - task.runAt);
+    if (metrics) {
+      if (reclaimed) metrics.leaseReclaimed(task.name);
+      else metrics.queueWait(task.name, waitMs);
+    }
     this.#logger.debug(
-      { event: "task.claimed", taskId, task: claimed.task.name, claims: claimed.task.claims },
-      "task claimed",
+      {
+        event: reclaimed ? "task.lease_reclaimed" : "task.claim_acquired",
+        taskId,
+        task: task.name,
+        attempt: task.attempt,
+        claims: task.claims,
+        waitMs,
+      },
+      reclaimed ? "expired lease reclaimed" : "task claimed",
     );
     // Claim the next task as soon as this run's settlement is queued, not once it committed: the claim then
     // joins the settlement's group commit instead of costing a commit of its own. The new handler starts
@@ -231,7 +246,11 @@ export class Worker {
         settlement?.status === "retrying" || settlement?.status === "waiting" ? settlement.runAt : NEVER_DUE;
       if (due !== NEVER_DUE && !this.#stopping) this.wakeAt(due);
     } catch (error) {
-      this.#logger.error({ event: "task.run_crashed", taskId, err: error }, "run crashed");
+      const { name, attempt } = handle.claimed.task;
+      this.#logger.error(
+        { event: "task.run_crashed", taskId, task: name, attempt, err: error },
+        "run crashed",
+      );
     } finally {
       if (!settling()) this.#handlers -= 1;
       // The in-memory token is kept only while this process may run the task again.
@@ -270,7 +289,12 @@ export class Worker {
           else if (state.cancelRequested) handle.stop("cancel");
         } catch (error) {
           this.#logger.warn(
-            { event: "task.heartbeat_failed", taskId: handle.claimed.task.id, err: error },
+            {
+              event: "task.heartbeat_failed",
+              taskId: handle.claimed.task.id,
+              task: handle.claimed.task.name,
+              err: error,
+            },
             "lease renewal failed",
           );
         }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ErrorCode } from "../errors/error-codes";
 import { NonRetriableError, TaskwireError } from "../errors/taskwire-error";
+import type { TraceCarrier } from "../observe/tracing";
 import { toIssues } from "../task/validate";
 import type { UserContext } from "./user-context";
 
@@ -23,6 +24,8 @@ export interface IdentitySidecar {
   userId: string;
   displayName?: string;
   claims?: Record<string, unknown>;
+  /** The W3C trace context of the start (with `createTaskflow({ tracing })`): the parent of its run spans. */
+  trace?: TraceCarrier;
 }
 
 // Unknown keys are dropped (a newer version may add some), never trusted.
@@ -30,6 +33,11 @@ const sidecarSchema = z.object({
   userId: z.string().min(1),
   displayName: z.string().optional(),
   claims: z.record(z.string(), z.unknown()).optional(),
+  // Only the parent of run spans: a malformed one is dropped (no parent), never a reason to fail the task.
+  trace: z
+    .object({ traceparent: z.string().max(64), tracestate: z.string().max(512).optional() })
+    .optional()
+    .catch(undefined),
 });
 
 /**
@@ -63,11 +71,12 @@ function invalidIdentity(owner: string, reason: string, issues?: unknown[]): Non
   });
 }
 
-/** Strips secrets from a user context for persistence. */
-export function toSidecar(user: UserContext): IdentitySidecar {
+/** Strips secrets from a user context for persistence (with the start's trace context, if any). */
+export function toSidecar(user: UserContext, trace?: TraceCarrier): IdentitySidecar {
   const out: IdentitySidecar = { userId: user.userId };
   if (user.displayName !== undefined) out.displayName = user.displayName;
   if (user.claims !== undefined) out.claims = user.claims;
+  if (trace !== undefined) out.trace = trace;
   return out;
 }
 

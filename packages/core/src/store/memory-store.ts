@@ -150,8 +150,9 @@ class MemoryStore implements TaskStore {
       .sort((a, b) => a.runAt - b.runAt)
       .slice(0, request.limit);
     return ready.map((task) => {
+      const reclaimed = task.status === "running";
       const lease = this.#claim(task, request.workerId, request.now, request.leaseMs);
-      return { task: { ...task }, lease };
+      return { task: { ...task }, lease, reclaimed };
     });
   }
 

@@ -112,6 +112,12 @@ export interface Lease {
 export interface ClaimedTask {
   task: TaskRecord;
   lease: Lease;
+  /**
+   * True when this claim took over an expired lease (the previous worker died or hung) rather than a
+   * queued, retrying or waiting task (false then). Counted by metrics; the conformance suite checks it, and
+   * the engine reads a missing value as false.
+   */
+  reclaimed?: boolean;
 }
 
 /** Idempotency data for {@link TaskStore.createTask}. */

@@ -10,6 +10,7 @@ import {
 import { sendHttpError } from "../http-errors/to-http-error";
 import type { StreamResult } from "../sse/stream-task-events";
 import type { SseBridge } from "./sse-bridge";
+import { traceCarrierOf } from "./trace-headers";
 import type { CancelPolicy } from "./watcher-registry";
 
 /**
@@ -78,7 +79,12 @@ export async function executeTask(bridge: SseBridge, call: ExecuteTaskCall): Pro
     const grace = settings.disconnectGraceMs ?? bridge.sse.disconnectGraceMs;
     if (!Number.isFinite(grace) || grace < 0) throw new TypeError("disconnectGraceMs must be >= 0.");
 
-    ({ taskId, created } = await bridge.start(task, input, { idempotencyKey: settings.idempotencyKey }));
+    const req = requestOf(res);
+    const trace = traceCarrierOf(req);
+    ({ taskId, created } = await bridge.start(task, input, {
+      idempotencyKey: settings.idempotencyKey,
+      trace,
+    }));
     // Only the start that created the run sets its disconnect policy: re-attaching by idempotency key to a
     // run started elsewhere (say as a 202 job meant to finish) must not make it cancellable.
     if (created && (settings.cancelOnDisconnect ?? true)) {
@@ -89,7 +95,7 @@ export async function executeTask(bridge: SseBridge, call: ExecuteTaskCall): Pro
     const hold = bridge.watchers.attach(taskId);
     let result: StreamResult | undefined;
     try {
-      result = await bridge.stream(requestOf(res), res, taskId, { afterSeq: 0 });
+      result = await bridge.stream(req, res, taskId, { afterSeq: 0 });
     } finally {
       hold(result);
     }

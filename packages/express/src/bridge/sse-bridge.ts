@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type DefinitionOf,
   type InferTaskInput,
+  isTaskwireError,
   ShuttingDownError,
   type StartResult,
   type Taskflow,
   type TaskLike,
+  type TraceCarrier,
   type UserContext,
 } from "@taskwire/core";
 import type { Request } from "express";
@@ -107,7 +109,7 @@ export class SseBridge {
   async start<T extends TaskLike>(
     task: T,
     input: unknown,
-    options: { idempotencyKey?: string | undefined } = {},
+    options: { idempotencyKey?: string | undefined; trace?: TraceCarrier | undefined } = {},
   ): Promise<StartResult<DefinitionOf<T>>> {
     if (this.closing) throw new ShuttingDownError();
     validateIdempotencyKey(options.idempotencyKey);
@@ -116,11 +118,17 @@ export class SseBridge {
     const max = this.#limits.maxActiveTasksPerOwner;
     const startOptions = {
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(options.trace === undefined ? {} : { trace: options.trace }),
       ...(max === undefined
         ? {}
         : { maxActivePerOwner: max, retryAfterMs: (this.#limits.retryAfterSeconds ?? 5) * 1000 }),
     };
-    return this.taskflow.start(task, input as InferTaskInput<DefinitionOf<T>>, startOptions);
+    try {
+      return await this.taskflow.start(task, input as InferTaskInput<DefinitionOf<T>>, startOptions);
+    } catch (error) {
+      if (isTaskwireError(error, "BACKPRESSURE")) this.taskflow.metrics?.httpThrottled(); // answered 429
+      throw error;
+    }
   }
 
   /**
@@ -136,19 +144,33 @@ export class SseBridge {
     if (this.closing) return Promise.reject(new ShuttingDownError());
     // Attached only once open: a request refused before the headers (another owner's) is no reconnect.
     let detach: Detach | undefined;
+    const { metrics } = this.taskflow;
+    let counted = false;
     const run = streamTaskEvents(req, res, this.taskflow, taskId, {
       ...this.sse,
       afterSeq: options.afterSeq,
       signal: this.#shutdown.signal,
       production: this.production,
       logger: this.logger,
-      onOpen: () => {
+      onOpen: (_snapshot, cursor) => {
         detach = this.watchers.attach(taskId);
+        if (metrics) {
+          counted = true;
+          metrics.sseStreamOpened();
+          if (cursor > 0) metrics.sseReplayed();
+        }
       },
-    }).then((result) => {
-      detach?.(result);
-      return result;
-    });
+    }).then(
+      (result) => {
+        detach?.(result);
+        if (counted) metrics?.sseStreamClosed();
+        return result;
+      },
+      (error: unknown) => {
+        if (counted) metrics?.sseStreamClosed();
+        throw error;
+      },
+    );
     const tracked = run.catch(() => undefined);
     this.#open.add(tracked);
     void tracked.finally(() => this.#open.delete(tracked));

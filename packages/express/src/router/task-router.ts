@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from "express";
 import { executeTask } from "../bridge/execute-task";
 import { validateIdempotencyKey } from "../bridge/idempotency-key";
 import type { SseBridge } from "../bridge/sse-bridge";
+import { traceCarrierOf } from "../bridge/trace-headers";
 import { sendHttpError } from "../http-errors/to-http-error";
 import { listTasksRoute } from "./list-route";
 import { publicSnapshot } from "./public-snapshot";
@@ -67,7 +68,8 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
         });
         return;
       }
-      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey });
+      const trace = traceCarrierOf(req);
+      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey, trace });
       const location = `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}`;
       res
         .status(202)

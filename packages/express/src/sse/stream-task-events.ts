@@ -40,8 +40,8 @@ export interface StreamTaskEventsOptions extends Omit<SseOptions, "disconnectGra
   production?: boolean;
   /** pino logger. @default taskflow.logger */
   logger?: Logger;
-  /** Called once the stream is open (headers and `ready` written). */
-  onOpen?: (snapshot: TaskSnapshot) => void;
+  /** Called once the stream is open (headers and `ready` written), with the seq it resumes after. */
+  onOpen?: (snapshot: TaskSnapshot, cursor: number) => void;
 }
 
 /** Why a stream ended. */
@@ -129,6 +129,7 @@ export async function streamTaskEvents(
   }
 
   const stream = new StreamState(res, options.signal);
+  const opened = { task: snapshot.task, at: Date.now() };
   try {
     setupSseHeaders(res);
     writeSseFrame(res, {
@@ -138,12 +139,12 @@ export async function streamTaskEvents(
       retry: options.retryMs ?? SSE_DEFAULTS.retryMs,
     });
     logger.info({ event: "sse.stream_opened", taskId, task: snapshot.task, cursor }, "SSE stream opened");
-    options.onOpen?.(snapshot);
+    options.onOpen?.(snapshot, cursor);
     await pump(res, stream, taskflow, taskId, cursor, options);
   } finally {
     stream.dispose();
   }
-  return endStream(res, stream, taskId, logger, options);
+  return endStream(res, stream, { taskId, ...opened }, logger, options);
 }
 
 /** Replay + live: one frame per WAL event, with back-pressure; heartbeats while the task is quiet. */
@@ -206,27 +207,35 @@ async function pump(
 function endStream(
   res: ServerResponse,
   stream: StreamState,
-  taskId: string,
+  opened: { taskId: string; task: string; at: number },
   logger: Logger,
   options: StreamTaskEventsOptions,
 ): StreamResult {
   const { lastSeq } = stream;
+  const { taskId, task } = opened;
+  const durationMs = Date.now() - opened.at;
   if (stream.finished && stream.stop === undefined) {
     res.end();
     logger.info(
-      { event: "sse.stream_closed", taskId, lastSeq },
+      { event: "sse.stream_closed", taskId, task, lastSeq, durationMs },
       "SSE stream closed after the terminal event",
     );
     return { outcome: "completed", lastSeq };
   }
   if (stream.stop === "disconnected" || stream.stop === undefined || res.destroyed) {
-    logger.info({ event: "sse.client_disconnected", taskId, lastSeq }, "SSE client disconnected");
+    logger.info(
+      { event: "sse.client_disconnected", taskId, task, lastSeq, durationMs },
+      "SSE client disconnected",
+    );
     return { outcome: "disconnected", lastSeq };
   }
   const code = stream.stop;
   let message = INTERRUPT_MESSAGES[code];
   if (code === "internal") {
-    logger.error({ event: "sse.stream_failed", taskId, lastSeq, err: stream.failure }, "SSE stream failed");
+    logger.error(
+      { event: "sse.stream_failed", taskId, task, lastSeq, durationMs, err: stream.failure },
+      "SSE stream failed",
+    );
     const production = options.production ?? process.env.NODE_ENV === "production";
     if (!production && stream.failure instanceof Error) message = stream.failure.message;
   }
@@ -234,7 +243,10 @@ function endStream(
   writeSseFrame(res, { id: lastSeq, event: "interrupted", data: { code, message } });
   res.end();
   if (code === "slow_consumer") destroyIfStuck(res, options.drainTimeoutMs ?? SSE_DEFAULTS.drainTimeoutMs);
-  logger.warn({ event: "sse.stream_interrupted", taskId, lastSeq, code }, "SSE stream interrupted");
+  logger.warn(
+    { event: "sse.stream_interrupted", taskId, task, lastSeq, code, durationMs },
+    "SSE stream interrupted",
+  );
   return { outcome: "interrupted", lastSeq, code };
 }
 

@@ -85,6 +85,16 @@ export function claimConformance(suite: Suite): void {
       expect(await kit.get(task.id)).toEqual(task);
     });
 
+    it("marks a claim of an expired lease reclaimed, and a claim of a due task not", async () => {
+      const kit = await openKit(suite);
+      const { task } = await kit.running();
+      const queued = await kit.create({ runAt: T0 + LEASE_MS });
+      const claimed = await kit.claim(T0 + LEASE_MS + 1, 10, "worker-b");
+      const byId = new Map(claimed.map((c) => [c.task.id, c.reclaimed]));
+      expect(byId.get(task.id)).toBe(true);
+      expect(byId.get(queued.id)).toBe(false);
+    });
+
     it("never claims terminal tasks", async () => {
       const kit = await openKit(suite);
       const done = await kit.running();
