@@ -22,6 +22,7 @@ export async function createTask(db: StoreDb, schema: string, spec: NewTask): Pr
     task.claims,
     task.leaseOwner,
     task.leaseExpiresAt,
+    task.priority,
   ];
   if (spec.maxActivePerOwner !== undefined) {
     return createLimited(db, schema, spec, values, spec.maxActivePerOwner);

@@ -1,4 +1,4 @@
-import { CHILD, statement, type Tables, TERMINAL } from "./sql-kit";
+import { CHILD, fairTurn, statement, type Tables, TERMINAL } from "./sql-kit";
 
 /** The statements of flows: children, waiting, signals, retry. */
 export function buildFlowStatements(t: Tables) {
@@ -38,9 +38,10 @@ export function buildFlowStatements(t: Tables) {
         SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint, $15::bigint, $16::int FROM f
       ), c AS (
         INSERT INTO ${tasks} (id, name, status, revision, input, owner, identity, attempt, claims, run_at,
-            lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at)
+            lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at, priority, fair_seq)
         SELECT $9::text, $10::text, 'queued', 1, $11::text, f.owner, f.identity, 1, 0, $12::bigint,
-            NULL, NULL, 0, f.id, $13::bigint, $13::bigint FROM f
+            NULL, NULL, 0, f.id, $13::bigint, $13::bigint, $17::smallint,
+            ${fairTurn(tasks, "f.owner", "$17::smallint")} FROM f
       )
       INSERT INTO ${events} (task_id, seq, name, data, at)
       SELECT f.id, f.last_seq, ${CHILD}, $14::text, $13::bigint FROM f

@@ -83,6 +83,7 @@ export async function spawnChild(db: StoreDb, lease: Lease, spawn: ChildSpawn): 
     spawn.event,
     step.startedAt,
     step.attempts,
+    child.priority ?? 0,
   ];
   let spawned: boolean;
   try {

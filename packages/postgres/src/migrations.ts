@@ -151,6 +151,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_task_idx ON ${s}.idempotency (task_id);
     `,
   },
+  {
+    version: 6,
+    name: "priority_fair_claims",
+    // Claim order among queued tasks: priority desc, then fair turn (`fair_seq`, assigned at insert: one
+    // past the owner's highest unfinished turn, never below the lowest queued turn at that priority), then
+    // run_at. Queued tasks get their own partial index in that order, read up to the limit with no sort;
+    // the claimable index keeps only retrying and waiting tasks (read by run_at), so neither path scans
+    // the other's rows. The owner index gains `fair_seq`: the owner's highest turn is one seek.
+    sql: (s) => `
+      ALTER TABLE ${s}.tasks ADD COLUMN priority smallint NOT NULL DEFAULT 0;
+      ALTER TABLE ${s}.tasks ADD COLUMN fair_seq bigint NOT NULL DEFAULT 0;
+      CREATE INDEX tasks_queue_idx ON ${s}.tasks (priority DESC, fair_seq, run_at, ordinal)
+        WHERE status = 'queued';
+      DROP INDEX ${s}.tasks_claimable_idx;
+      CREATE INDEX tasks_claimable_idx ON ${s}.tasks (run_at, ordinal) WHERE status IN ('retrying', 'waiting');
+      DROP INDEX ${s}.tasks_owner_unfinished_idx;
+      CREATE INDEX tasks_owner_unfinished_idx ON ${s}.tasks (owner, fair_seq)
+        WHERE status IN ('queued', 'running', 'retrying', 'waiting');
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

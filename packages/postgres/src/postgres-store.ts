@@ -148,8 +148,14 @@ class PostgresStore implements TaskStore {
     }
     const values = [request.names, request.workerId, request.now, request.leaseMs, limit];
     const rows = await this.#query<TaskRow & { reclaimed: boolean }>(this.#sql.claimTasks, values);
-    // RETURNING has no order: restore the claim order (oldest runAt, then creation order).
-    rows.sort((a, b) => Number(a.run_at) - Number(b.run_at) || Number(a.ordinal) - Number(b.ordinal));
+    // RETURNING has no order: restore the claim order (priority desc, fair turn, oldest runAt, creation).
+    rows.sort(
+      (a, b) =>
+        Number(b.priority) - Number(a.priority) ||
+        Number(a.fair_seq) - Number(b.fair_seq) ||
+        Number(a.run_at) - Number(b.run_at) ||
+        Number(a.ordinal) - Number(b.ordinal),
+    );
     return rows.map((row) => {
       const task = toTaskRecord(row);
       const lease = { taskId: task.id, workerId: request.workerId, revision: task.revision };

@@ -25,7 +25,9 @@ export interface TaskRow {
   parent_id: string | null;
   created_at: number | string;
   updated_at: number | string;
+  priority: number | string;
   ordinal?: number | string;
+  fair_seq?: number | string;
 }
 
 /** An `events` row. */
@@ -61,6 +63,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     lastSeq: Number(row.last_seq),
     emits: Number(row.emits),
     parentId: row.parent_id,
+    priority: Number(row.priority),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -45,3 +45,18 @@ export const ACTIVE = sqlList(ACTIVE_STATUSES);
 
 /** The name of a parent's bridge event, as an SQL literal. */
 export const CHILD = `'${CHILD_EVENT}'`;
+
+/**
+ * The fair turn of a task being inserted for `owner` at `priority` (SQL expressions): one past the owner's
+ * highest unfinished turn, never below the lowest queued turn at that priority. Two index seeks
+ * (`tasks_owner_unfinished_idx`, `tasks_queue_idx`); concurrent inserts may share a turn (a tie, harmless).
+ */
+export function fairTurn(tasks: string, owner: string, priority: string): string {
+  // ORDER BY … LIMIT 1 rather than max()/min(): a guaranteed one-row index scan even on stale statistics.
+  return `GREATEST(
+        coalesce((SELECT fair_seq + 1 FROM ${tasks}
+                   WHERE owner = ${owner} AND status IN ('queued', 'running', 'retrying', 'waiting')
+                   ORDER BY owner DESC, fair_seq DESC LIMIT 1), 0),
+        coalesce((SELECT fair_seq FROM ${tasks} WHERE status = 'queued' AND priority = ${priority}
+                   ORDER BY priority DESC, fair_seq LIMIT 1), 0))`;
+}

@@ -1,6 +1,6 @@
 import { buildFlowStatements } from "./flows-sql";
 import { buildRetentionStatements } from "./retention-sql";
-import { ACTIVE, CHILD, statement, TERMINAL, tableNames } from "./sql-kit";
+import { ACTIVE, CHILD, fairTurn, statement, TERMINAL, tableNames } from "./sql-kit";
 import { buildTerminalStatements } from "./terminal-sql";
 
 /** Schema names are interpolated into SQL and channel names, so only plain identifiers are accepted. */
@@ -28,11 +28,13 @@ export function buildStatements(schema: string) {
   const t = tableNames(schema);
   const { tasks, steps, events, idempotency } = t;
   // Shared by both createTask forms: $1 id, $2 name, $3 input, $4 owner, $5 identity, $6 parent_id,
-  // $7 run_at, $8 now, $9 status, $10 revision, $11 claims, $12 lease_owner, $13 lease_expires_at.
+  // $7 run_at, $8 now, $9 status, $10 revision, $11 claims, $12 lease_owner, $13 lease_expires_at,
+  // $14 priority ($15–$17 are the idempotent form's key, hash and expiry).
   const insertColumns = `(id, name, status, revision, input, owner, identity, attempt, claims, run_at,
-      lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at)`;
+      lease_owner, lease_expires_at, last_seq, parent_id, created_at, updated_at, priority, fair_seq)`;
   const insertValues = `$1::text, $2::text, $9::text, $10::int, $3::text, $4::text, $5::text, 1, $11::int,
-      $7::bigint, $12::text, $13::bigint, 0, $6::text, $8::bigint, $8::bigint`;
+      $7::bigint, $12::text, $13::bigint, 0, $6::text, $8::bigint, $8::bigint, $14::smallint,
+      ${fairTurn(tasks, "$4::text", "$14::smallint")}`;
   return {
     ...buildTerminalStatements(t),
     ...buildFlowStatements(t),
@@ -51,7 +53,7 @@ export function buildStatements(schema: string) {
     createIdempotent: statement(`
       WITH idem AS (
         INSERT INTO ${idempotency} AS i (owner, task_name, key, task_id, input_hash, expires_at)
-        VALUES ($4, $2, $14, $1, $15, $16)
+        VALUES ($4, $2, $15, $1, $16, $17)
         ON CONFLICT (owner, task_name, key) DO UPDATE
           SET task_id = excluded.task_id, input_hash = excluded.input_hash, expires_at = excluded.expires_at
           WHERE i.expires_at <= $8::bigint
@@ -61,9 +63,9 @@ export function buildStatements(schema: string) {
       )
       SELECT true AS created, false AS conflict, ins.* FROM ins
       UNION ALL
-      SELECT false, i.input_hash <> $15::text, t.*
+      SELECT false, i.input_hash <> $16::text, t.*
         FROM ${idempotency} i JOIN ${tasks} t ON t.id = i.task_id
-       WHERE i.owner = $4::text AND i.task_name = $2::text AND i.key = $14::text AND i.expires_at > $8::bigint
+       WHERE i.owner = $4::text AND i.task_name = $2::text AND i.key = $15::text AND i.expires_at > $8::bigint
          AND NOT EXISTS (SELECT 1 FROM idem)`),
 
     /** $1 owner, $2 task name, $3 key, $4 input hash, $5 now. */
@@ -89,16 +91,33 @@ export function buildStatements(schema: string) {
      * `waiting` task is claimable once due, like a queued one (`tasks_claimable_idx` serves both).
      */
     claimTasks: statement(`
+      WITH queued AS (
+        SELECT id, priority, fair_seq, run_at, ordinal, false AS reclaimed FROM ${tasks}
+         WHERE status = 'queued' AND run_at <= $3::bigint AND name = ANY($1::text[])
+         ORDER BY priority DESC, fair_seq, run_at, ordinal
+         LIMIT $5
+         FOR UPDATE SKIP LOCKED
+      ), resumed AS (
+        SELECT id, priority, fair_seq, run_at, ordinal, false AS reclaimed FROM ${tasks}
+         WHERE status IN ('retrying', 'waiting') AND run_at <= $3::bigint AND name = ANY($1::text[])
+         ORDER BY run_at, ordinal
+         LIMIT $5
+         FOR UPDATE SKIP LOCKED
+      ), expired AS (
+        SELECT id, priority, fair_seq, run_at, ordinal, true AS reclaimed FROM ${tasks}
+         WHERE status = 'running' AND lease_expires_at < $3::bigint AND name = ANY($1::text[])
+         ORDER BY run_at, ordinal
+         LIMIT $5
+         FOR UPDATE SKIP LOCKED
+      ), c AS (
+        SELECT id, reclaimed FROM (SELECT * FROM queued UNION ALL SELECT * FROM resumed UNION ALL SELECT * FROM expired) u
+         ORDER BY priority DESC, fair_seq, run_at, ordinal
+         LIMIT $5
+      )
       UPDATE ${tasks} t
          SET status = 'running', revision = t.revision + 1, claims = t.claims + 1, lease_owner = $2,
              lease_expires_at = $3::bigint + $4::bigint, updated_at = $3::bigint
-        FROM (SELECT id, status = 'running' AS reclaimed FROM ${tasks}
-               WHERE name = ANY($1::text[])
-                 AND ((status IN ('queued', 'retrying', 'waiting') AND run_at <= $3::bigint)
-                   OR (status = 'running' AND lease_expires_at < $3::bigint))
-               ORDER BY run_at, ordinal
-               LIMIT $5
-               FOR UPDATE SKIP LOCKED) c
+        FROM c
        WHERE t.id = c.id
       RETURNING t.*, c.reclaimed`),
 

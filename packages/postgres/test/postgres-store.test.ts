@@ -68,6 +68,7 @@ describePg(env, "postgresStore", () => {
       { version: 3, name: "flows" },
       { version: 4, name: "step_timing" },
       { version: 5, name: "retention" },
+      { version: 6, name: "priority_fair_claims" },
     ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -101,7 +102,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {

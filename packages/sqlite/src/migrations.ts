@@ -154,6 +154,24 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE parent_id IS NULL AND status IN ('completed', 'failed', 'cancelled');
     `,
   },
+  {
+    version: 7,
+    name: "priority_fair_claims",
+    // Claim order among queued tasks: priority desc, then fair turn (`fair_seq`, assigned at insert: one past
+    // the owner's highest unfinished turn, never below the lowest queued turn at that priority), then run_at.
+    // Queued tasks get their own partial index in exactly that order, so a claim reads it up to the limit
+    // with no sort; the other claim paths keep the claim index. The owner index gains `fair_seq`, so the
+    // owner's highest turn is one seek (and `countActive` still reads it). Existing rows get turn 0.
+    sql: `
+      ALTER TABLE taskwire_tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE taskwire_tasks ADD COLUMN fair_seq INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX taskwire_tasks_queue ON taskwire_tasks (priority DESC, fair_seq, run_at)
+        WHERE status = 'queued' AND lease_expires_at IS NULL;
+      DROP INDEX taskwire_tasks_owner_active;
+      CREATE INDEX taskwire_tasks_owner_active ON taskwire_tasks (owner, fair_seq)
+        WHERE status NOT IN ('completed', 'failed', 'cancelled');
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -22,6 +22,7 @@ export interface TaskRow {
   parent_id: string | null;
   created_at: number;
   updated_at: number;
+  priority: number;
 }
 
 /** Maps a row to the interface's record; the error column holds JSON of a `SerializedError`. */
@@ -45,6 +46,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     lastSeq: row.last_seq,
     emits: row.emits,
     parentId: row.parent_id,
+    priority: row.priority,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -58,7 +60,7 @@ export function encodeError(error: SerializedError | null): string | null {
 /** The columns a task read selects, in `TaskRow` shape. */
 export const TASK_COLUMNS =
   "id, name, status, revision, input, result, error, owner, identity, attempt, claims, run_at, " +
-  "lease_owner, lease_expires_at, cancel_requested_at, last_seq, emits, parent_id, created_at, updated_at";
+  "lease_owner, lease_expires_at, cancel_requested_at, last_seq, emits, parent_id, created_at, updated_at, priority";
 
 /**
  * A `taskwire_tasks` row as a statement in raw mode returns it: the values of {@link TASK_COLUMNS} in
@@ -86,6 +88,7 @@ export type TaskValues = [
   parent_id: string | null,
   created_at: number,
   updated_at: number,
+  priority: number,
 ];
 
 /** Maps a raw row ({@link TaskValues}) to the interface's record. */
@@ -109,6 +112,7 @@ export function valuesToTaskRecord(v: TaskValues): TaskRecord {
     lastSeq: v[15],
     emits: v[16],
     parentId: v[17],
+    priority: v[20],
     createdAt: v[18],
     updatedAt: v[19],
   };

@@ -15,7 +15,22 @@ function planOf(key: keyof Statements): string {
 }
 
 describe("query plans", () => {
-  it.each(["claimQueued", "claimRetrying", "claimWaiting", "claimWaitingIn"] as const)(
+  it.each(["claimQueued", "claimQueuedIn"] as const)(
+    "%s reads the queue index in claim order (priority, fair turn, run_at) and stops at the limit (no sort)",
+    (key) => {
+      const plan = planOf(key);
+      expect(plan).toContain("USING INDEX taskwire_tasks_queue");
+      expect(plan).not.toContain("TEMP B-TREE");
+    },
+  );
+
+  it("the fair turn of an insert is two seeks: the owner's highest and the queue's lowest", () => {
+    const plan = planOf("insertTask");
+    expect(plan).toContain("USING INDEX taskwire_tasks_owner_active (owner=?)");
+    expect(plan).toContain("USING INDEX taskwire_tasks_queue (priority=?)");
+  });
+
+  it.each(["claimRetrying", "claimWaiting", "claimWaitingIn"] as const)(
     "%s reads the claim index in run_at order and stops at the limit (no sort)",
     (key) => {
       const plan = planOf(key);

@@ -7,11 +7,11 @@ import { ACTIVE, BOUND_LIMIT, FENCE, IN_JSON, NOT_EMITTED, type Prepare, type St
 
 type Db = Database.Database;
 
-/** A claimable row: {@link TaskValues} then its rowid (the tie-break of equal `run_at`). */
-export type ClaimRow = [...TaskValues, rowid: number];
+/** A claimable row: {@link TaskValues}, its rowid (the tie-break of equal `run_at`), then its fair turn. */
+export type ClaimRow = [...TaskValues, rowid: number, fair_seq: number];
 
 /** Indexes into a {@link ClaimRow}. */
-export const CLAIM_ROW = { revision: 3, runAt: 11, rowid: 20 } as const;
+export const CLAIM_ROW = { revision: 3, runAt: 11, priority: 20, rowid: 21, fairSeq: 22 } as const;
 
 /** Claim candidates of one kind, oldest first: `(bound, name or JSON array of names, limit)`. */
 export type ClaimList = Stmt<[number, string, number], ClaimRow>;
@@ -23,8 +23,20 @@ export type ClaimList = Stmt<[number, string, number], ClaimRow>;
  */
 function claimList(p: Prepare, where: string, name: string) {
   return p<[number, string, number], ClaimRow>(
-    `SELECT ${TASK_COLUMNS}, rowid FROM taskwire_tasks
+    `SELECT ${TASK_COLUMNS}, rowid, fair_seq FROM taskwire_tasks
      WHERE ${ACTIVE} AND ${where} AND name ${name} ORDER BY run_at, rowid ${BOUND_LIMIT}`,
+  ).raw();
+}
+
+/** The predicate of the queue index (migration 7), verbatim. */
+const QUEUED = "status = 'queued' AND lease_expires_at IS NULL";
+
+/** The queued path: the queue index (migration 7) in claim order — priority desc, fair turn, run_at. */
+function queueList(p: Prepare, name: string) {
+  return p<[number, string, number], ClaimRow>(
+    `SELECT ${TASK_COLUMNS}, rowid, fair_seq FROM taskwire_tasks INDEXED BY taskwire_tasks_queue
+     WHERE ${QUEUED} AND run_at <= ? AND name ${name}
+     ORDER BY priority DESC, fair_seq, run_at, rowid ${BOUND_LIMIT}`,
   ).raw();
 }
 
@@ -49,6 +61,9 @@ export type InsertTaskParams = [
   parent_id: string | null,
   created_at: number,
   updated_at: number,
+  priority: number,
+  owner_again: string,
+  priority_again: number,
 ];
 
 /** A terminal task as {@link Statements.finished} reads it back: what its parent's `child` event needs. */
@@ -135,9 +150,13 @@ export function prepareStatements(db: Db): Statements {
 
     getTask: p<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM taskwire_tasks WHERE id = ?`),
     insertTask: p<InsertTaskParams>(
-      `INSERT INTO taskwire_tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?,
+      // The fair turn: one past the owner's highest unfinished turn, never below the lowest queued turn at
+      // this priority (each a single seek: the owner index and the queue index of migration 7).
+      `INSERT INTO taskwire_tasks (${TASK_COLUMNS}, fair_seq) VALUES (?, ?, ?, ?,
         ?, NULL, NULL, ?, ?, 1, ?, ?, ?, ?, NULL,
-        0, 0, ?, ?, ?)
+        0, 0, ?, ?, ?, ?,
+        max(coalesce((SELECT max(fair_seq) + 1 FROM taskwire_tasks WHERE owner = ? AND ${ACTIVE}), 0),
+            coalesce((SELECT min(fair_seq) FROM taskwire_tasks WHERE ${QUEUED} AND priority = ?), 0)))
        ON CONFLICT (id) DO NOTHING`,
     ),
     getIdempotency: p<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>(
@@ -157,8 +176,8 @@ export function prepareStatements(db: Db): Statements {
        WHERE owner = ? AND ${ACTIVE}`,
     ).pluck(),
 
-    claimQueued: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
-    claimQueuedIn: claimList(p, "status = 'queued' AND lease_expires_at IS NULL AND run_at <= ?", IN_JSON),
+    claimQueued: queueList(p, "= ?"),
+    claimQueuedIn: queueList(p, IN_JSON),
     claimRetrying: claimList(p, "status = 'retrying' AND lease_expires_at IS NULL AND run_at <= ?", "= ?"),
     claimRetryingIn: claimList(
       p,

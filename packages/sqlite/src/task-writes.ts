@@ -79,11 +79,17 @@ export function insertTask(s: Statements, task: TaskRecord): boolean {
     task.parentId,
     task.createdAt,
     task.updatedAt,
+    task.priority,
+    task.owner,
+    task.priority,
   );
   return inserted.changes > 0;
 }
 
-/** Claims ready and lease-expired tasks, oldest `run_at` first, each by a compare-and-swap on its revision. */
+/**
+ * Claims ready and lease-expired tasks in claim order (priority desc, fair turn, oldest `run_at`), each by
+ * a compare-and-swap on its revision.
+ */
 export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<ClaimedTask[]> {
   return () => {
     const { now, limit, workerId } = request;
@@ -96,7 +102,7 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
       (one ? s.claimExpired : s.claimExpiredIn).all(now, names, limit),
     ]) {
       if (more.length === 0) continue;
-      rows = rows.concat(more).sort(byRunAt);
+      rows = rows.concat(more).sort(byClaimOrder);
       if (rows.length > limit) rows.length = limit;
     }
     const claimed: ClaimedTask[] = [];
@@ -124,9 +130,14 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
   };
 }
 
-/** Claim order: oldest `run_at` first, then insertion order. */
-function byRunAt(a: ClaimRow, b: ClaimRow): number {
-  return a[CLAIM_ROW.runAt] - b[CLAIM_ROW.runAt] || a[CLAIM_ROW.rowid] - b[CLAIM_ROW.rowid];
+/** Claim order: priority desc, fair turn, oldest `run_at`, then insertion order. */
+function byClaimOrder(a: ClaimRow, b: ClaimRow): number {
+  return (
+    b[CLAIM_ROW.priority] - a[CLAIM_ROW.priority] ||
+    a[CLAIM_ROW.fairSeq] - b[CLAIM_ROW.fairSeq] ||
+    a[CLAIM_ROW.runAt] - b[CLAIM_ROW.runAt] ||
+    a[CLAIM_ROW.rowid] - b[CLAIM_ROW.rowid]
+  );
 }
 
 /** Extends a held lease; reports whether it is held and whether a cancel is pending. */

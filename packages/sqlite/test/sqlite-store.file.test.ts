@@ -105,6 +105,7 @@ describe("sqliteStore on a file", () => {
       { version: 4, name: "flows" },
       { version: 5, name: "step_timing" },
       { version: 6, name: "retention" },
+      { version: 7, name: "priority_fair_claims" },
     ]);
     // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
     const plan = db

@@ -14,6 +14,7 @@ import type { TaskwireMetrics } from "../observe/metrics";
 import { childEventData } from "../store/child-event";
 import { isTerminalStatus, type Lease, type TaskStore } from "../store/task-store";
 import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
+import { checkPriority } from "../task/priority";
 import { parseWith } from "../task/validate";
 import type { Suspension } from "./suspension";
 import { newTaskId } from "./task-id";
@@ -62,6 +63,12 @@ export interface ChildHandle<TResult = unknown> {
 export interface SpawnOptions {
   /** Memoization key instead of the child task's name (keys are still counted by occurrence). */
   key?: string;
+  /**
+   * The child's claim priority (-10 … 10). Children do not inherit their parent's priority: a parent that
+   * waits for its children is best served by children that get on (give them its priority explicitly).
+   * @default 0
+   */
+  priority?: number;
 }
 
 /** `ctx.spawn`: creates the child once (memoized like a step) and returns its handle. */
@@ -76,13 +83,14 @@ export async function spawn(
   const definition = isTaskDefinition(task) ? task : task.definition;
   const { position, key, recorded } = host.checkpoint(`spawn:${options.key ?? definition.name}`);
   if (recorded !== undefined) return handle(host, decode<string>(recorded), key);
+  const priority = checkPriority(options.priority, `spawn options of child task "${definition.name}"`);
   const parsed = parseWith(definition.input, input, `input of child task "${definition.name}"`);
   const childId = newTaskId();
   const now = host.clock.now();
   await host.suspension.track(() =>
     host.store.spawnChild(host.lease, {
       step: { position, key, output: encode(childId), emits: 0, startedAt: now, at: now, attempts: 1 },
-      child: { id: childId, name: definition.name, input: encode(parsed), runAt: now },
+      child: { id: childId, name: definition.name, input: encode(parsed), runAt: now, priority },
       event: childEventData(childId, definition.name, "queued"),
       now,
     }),

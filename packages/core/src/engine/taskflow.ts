@@ -16,6 +16,7 @@ import type { TaskwireMetrics } from "../observe/metrics";
 import { loadTracing, type TraceCarrier, type TracingOptions } from "../observe/tracing";
 import type { TaskFilter, TaskRecord, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, InferTaskInput, InferTaskSignals } from "../task/define-task";
+import { checkPriority } from "../task/priority";
 import { parseWith } from "../task/validate";
 import { type TaskRegistration, TaskRegistry } from "./registry";
 
@@ -112,6 +113,12 @@ export interface StartOptions {
    * task's spans when tracing is on and no span is active. The router passes it. @default none
    */
   trace?: TraceCarrier;
+  /**
+   * Claim priority, an integer from -10 to 10: among queued tasks a worker claims the highest first (then
+   * owners in turn, then oldest first). A start that a free local slot runs at once is not queued at all.
+   * Out of range is a `ValidationError` naming `priority`. @default 0
+   */
+  priority?: number;
 }
 
 /** What `start` returns. */
@@ -283,6 +290,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     async start(task, input, startOptions = {}) {
       if (shuttingDown) throw new ShuttingDownError();
       const { definition } = registry.resolve(task);
+      const priority = checkPriority(startOptions.priority, `start options of task "${definition.name}"`);
       const parsed = parseWith(definition.input, input, `input of task "${definition.name}"`);
       const user = getCurrentUserContext();
       const t = now();
@@ -305,6 +313,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           parentId: null, // only ctx.spawn makes children (with the parent's owner)
           runAt: t,
           now: t,
+          priority,
           idempotency,
           claimFor: slot ? { workerId, leaseMs } : undefined,
           maxActivePerOwner: startOptions.maxActivePerOwner,

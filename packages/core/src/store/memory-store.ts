@@ -2,6 +2,7 @@ import { NotResumableError, TaskFinishedError } from "../errors/flow-errors";
 import { CancelledError, StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
 import { childEventData } from "./child-event";
 import { LocalDoorbells } from "./local-doorbells";
+import { FairTurns } from "./memory-claim-order";
 import { ownerSelection, purgeSelection } from "./memory-retention";
 import { newTaskRecord } from "./new-task-record";
 import {
@@ -63,6 +64,7 @@ class MemoryStore implements TaskStore {
   #idempotency = new Map<string, IdempotencyEntry>();
   #signals = new Map<string, SignalEntry[]>();
   #bells = new LocalDoorbells();
+  #turns = new FairTurns();
   #closed = false;
 
   async open(): Promise<void> {
@@ -103,6 +105,7 @@ class MemoryStore implements TaskStore {
       });
     }
     const task = newTaskRecord(spec);
+    this.#turns.assign(task, this.#tasks.values());
     this.#tasks.set(task.id, task);
     this.#steps.set(task.id, new Map());
     this.#events.set(task.id, []);
@@ -147,7 +150,7 @@ class MemoryStore implements TaskStore {
             t.runAt <= request.now) ||
             (t.status === "running" && (t.leaseExpiresAt ?? 0) < request.now)),
       )
-      .sort((a, b) => a.runAt - b.runAt)
+      .sort(this.#turns.compare)
       .slice(0, request.limit);
     return ready.map((task) => {
       const reclaimed = task.status === "running";
@@ -261,17 +264,19 @@ class MemoryStore implements TaskStore {
       throw new StoreConflictError(parent.id, `step #${spawn.step.position} is already recorded`);
     if (parent.cancelRequestedAt !== null) throw new CancelledError(parent.id);
     this.#steps.get(parent.id)!.set(spawn.step.position, { ...spawn.step });
-    const { id, name, input, runAt } = spawn.child;
+    const { id, name, input, runAt, priority } = spawn.child;
     const child = newTaskRecord({
       id,
       name,
       input,
       runAt,
+      priority,
       owner: parent.owner,
       identity: parent.identity,
       parentId: parent.id,
       now: spawn.now,
     });
+    this.#turns.assign(child, this.#tasks.values());
     this.#tasks.set(id, child);
     this.#steps.set(id, new Map());
     this.#events.set(id, []);
@@ -363,6 +368,7 @@ class MemoryStore implements TaskStore {
       this.#steps.delete(id);
       this.#events.delete(id);
       this.#signals.delete(id);
+      this.#turns.delete(id);
     }
     for (const [key, entry] of this.#idempotency) if (doomed.has(entry.taskId)) this.#idempotency.delete(key);
     return doomed.size;

@@ -34,6 +34,7 @@ describe("newTaskRecord", () => {
       lastSeq: 0,
       emits: 0,
       parentId: "p1",
+      priority: 0,
       createdAt: 40,
       updatedAt: 40,
     });

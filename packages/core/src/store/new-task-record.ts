@@ -27,6 +27,7 @@ export function newTaskRecord(spec: NewTask): TaskRecord {
     lastSeq: 0,
     emits: 0,
     parentId: spec.parentId,
+    priority: spec.priority ?? 0,
     createdAt: spec.now,
     updatedAt: spec.now,
   };

@@ -18,6 +18,10 @@
  * - **WAL event**: a visible event with a per-task **seq** 1, 2, 3 … without gaps: emitted events, then
  *   exactly one terminal event (`completed`, `failed` or `cancelled`). Step checkpoints are recorded in
  *   their own table and never take a seq. `task.lastSeq` is the highest seq appended.
+ * - **priority / fair turn**: claim order. A task's `priority` (higher first) is set at create; its *fair turn*
+ *   is an internal counter the store assigns at create: one past the owner's highest unfinished turn, but
+ *   never below the lowest turn queued at that priority. Claims read priority desc, then fair turn, then
+ *   `runAt`, so two owners' backlogs interleave (A, B, A, B …) instead of one owner's flood going first.
  * - **doorbell**: a notification that something changed; it carries no data. Readers always re-read from
  *   their cursor, so a spurious or coalesced ring is harmless, and a missed one is not allowed.
  *
@@ -96,6 +100,8 @@ export interface TaskRecord {
    */
   emits: number;
   parentId: string | null;
+  /** Claim priority: higher is claimed first (the engine allows -10 … 10). */
+  priority: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -139,6 +145,8 @@ export interface NewTask {
   parentId: string | null;
   runAt: number;
   now: number;
+  /** Claim priority (higher first). @default 0 */
+  priority?: number;
   idempotency?: IdempotencySpec;
   /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
   claimFor?: { workerId: string; leaseMs: number };
@@ -259,7 +267,7 @@ export interface ChildSpawn {
   /** The parent's spawn checkpoint (its output is the encoded child id). */
   step: StepRecord;
   /** The child; its owner, identity and `parentId` come from the parent's record. */
-  child: { id: string; name: string; input: string; runAt: number };
+  child: { id: string; name: string; input: string; runAt: number; priority?: number };
   /** Encoded payload of the parent's `child` event with `status: "queued"` (see `childEventData`). */
   event: string;
   now: number;
@@ -373,7 +381,10 @@ export interface TaskStore {
    * Atomically claims up to `limit` tasks whose name is in `names` and that are either
    * `queued`/`retrying`/`waiting` with `runAt <= now`, or `running` with `leaseExpiresAt < now` (their worker died). Each claimed task
    * becomes `running`, gets `leaseOwner = workerId`, `leaseExpiresAt = now + leaseMs`, `claims + 1` and a
-   * new revision. Oldest `runAt` first. Two concurrent claimers never receive the same task.
+   * new revision. Order: `priority` desc, then fair turn (see the glossary: owners' backlogs interleave),
+   * then oldest `runAt`, then creation order — exact among `queued` tasks; retrying, due waiting and expired
+   * tasks (already started once) are each read oldest `runAt` first and merged in that order. Two
+   * concurrent claimers never receive the same task.
    * Tasks with a pending cancel request are claimed too (the runner settles them `cancelled`).
    */
   claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;

@@ -44,11 +44,12 @@ export function claimConformance(suite: Suite): void {
       expect(claimed?.task).toEqual(await kit.get(task.id));
     });
 
-    it("claims the oldest runAt first", async () => {
+    it("claims the oldest runAt first among tasks of equal priority and fair turn", async () => {
       const kit = await openKit(suite);
       const byOffset = new Map<number, string>();
+      // One owner each: every task is its owner's first, so all have the same fair turn.
       for (const offset of [3, 1, 4, 0, 2])
-        byOffset.set(offset, (await kit.create({ runAt: T0 + offset })).id);
+        byOffset.set(offset, (await kit.create({ runAt: T0 + offset, owner: `${kit.owner}-${offset}` })).id);
       const first = await kit.claim(T0 + 10, 2);
       expect(first.map((x) => x.task.id).sort()).toEqual([byOffset.get(0), byOffset.get(1)].sort());
       const second = await kit.claim(T0 + 10, 1);

@@ -56,6 +56,7 @@ export function createConformance(suite: Suite): void {
         lastSeq: 0,
         emits: 0,
         parentId: parent.id,
+        priority: 0,
         createdAt: T0 + 1,
         updatedAt: T0 + 1,
       };

@@ -14,6 +14,7 @@ import { instancesConformance } from "./conformance.instances";
 import type { StoreConformanceOptions, StoreFactory } from "./conformance.kit";
 import { limitsConformance } from "./conformance.limits";
 import { listConformance } from "./conformance.list";
+import { orderConformance } from "./conformance.order";
 import { raceConformance } from "./conformance.race";
 import { retentionConformance } from "./conformance.retention";
 import { settleConformance } from "./conformance.settle";
@@ -41,6 +42,7 @@ export function describeStoreConformance(
     limitsConformance(suite);
     listConformance(suite);
     claimConformance(suite);
+    orderConformance(suite);
     walConformance(suite);
     settleConformance(suite);
     watchConformance(suite);
