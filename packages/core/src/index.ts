@@ -7,6 +7,7 @@
 export { type Clock, systemClock } from "./clock/clock";
 export type { ChildHandle, SpawnOptions } from "./engine/flows";
 export type { TaskRegistration } from "./engine/registry";
+export type { TaskflowLimits } from "./engine/start-limits";
 export type { SubscribeOptions } from "./engine/subscribe";
 export type {
   ChildEvent,
@@ -75,6 +76,7 @@ export type { TraceCarrier, TracerProviderLike, TracingOptions } from "./observe
 export { type StepFunction, step } from "./step/step";
 export type { StepOptions } from "./step/step-options";
 export { memoryStore } from "./store/memory-store";
+export type { StartRate } from "./store/start-rate";
 export {
   isTerminalEventName,
   isTerminalStatus,

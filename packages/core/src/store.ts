@@ -23,6 +23,14 @@ export { childEventData } from "./store/child-event";
 export { LocalDoorbells, type LocalDoorbellsOptions, reportWatcherError } from "./store/local-doorbells";
 /** The record `createTask` inserts. */
 export { newTaskRecord } from "./store/new-task-record";
+/** The start-rate token bucket (memory and SQLite compute it with this; PostgreSQL in SQL). */
+export {
+  retryAfterMsFor,
+  type StartRate,
+  type TokenBucket,
+  type TokenTake,
+  takeStartToken,
+} from "./store/start-rate";
 /** The `TaskStore` interface, its records and the status helpers. */
 export {
   ACTIVE_STATUSES,
@@ -39,6 +47,7 @@ export {
   isTerminalStatus,
   type Lease,
   type LeaseState,
+  type LimitedResult,
   NEVER_DUE,
   type NewEvent,
   type NewSignal,

@@ -1,10 +1,17 @@
-import { type CreateTaskResult, type NewTask, newTaskRecord, StoreConflictError } from "@taskwire/core/store";
+import {
+  type CreateTaskResult,
+  type NewTask,
+  newTaskRecord,
+  retryAfterMsFor,
+  StoreConflictError,
+} from "@taskwire/core/store";
 import { type TaskRow, toTaskRecord } from "./rows";
 import type { StoreDb } from "./store-db";
 
 /**
  * `TaskStore.createTask`: one statement (the idempotent form re-reads once when a concurrent start
- * committed the key after its snapshot), or, under `maxActivePerOwner`, {@link createLimited}.
+ * committed the key after its snapshot), or, under a limit (`maxActivePerOwner`, `startRate`,
+ * `maxQueued`), {@link createLimited}.
  */
 export async function createTask(db: StoreDb, schema: string, spec: NewTask): Promise<CreateTaskResult> {
   const task = newTaskRecord(spec);
@@ -24,8 +31,8 @@ export async function createTask(db: StoreDb, schema: string, spec: NewTask): Pr
     task.leaseExpiresAt,
     task.priority,
   ];
-  if (spec.maxActivePerOwner !== undefined) {
-    return createLimited(db, schema, spec, values, spec.maxActivePerOwner);
+  if (spec.maxActivePerOwner !== undefined || spec.startRate !== undefined || spec.maxQueued !== undefined) {
+    return createLimited(db, schema, spec, values);
   }
   const idem = spec.idempotency;
   if (!idem) return toCreateResult((await db.query<CreatedRow>(db.sql.createTask, values))[0], spec);
@@ -44,46 +51,82 @@ export async function createTask(db: StoreDb, schema: string, spec: NewTask): Pr
 }
 
 /**
- * `createTask` under a per-owner limit: one transaction holding the owner's advisory lock, so concurrent
- * limited starts of one owner are serialised. A live idempotency key attaches first (even at the limit);
- * then the count; then the ordinary insert. Read committed: each statement sees the creates of whoever
- * held the lock before.
+ * `createTask` under its limits, in one transaction whose locks are always taken in this order (so two
+ * limited creates never deadlock): the owner's advisory lock (`maxActivePerOwner`: concurrent limited
+ * starts of one owner are serialised), the owner's bucket row (`startRate`: taken by an upsert), the
+ * queue lock (`maxQueued`). A live idempotency key attaches first (even at a limit, charging nothing);
+ * then each limit; then the ordinary insert. Read committed: each statement sees the creates of whoever
+ * held the lock before. A refusal, or an attach found only at the insert, rolls the transaction back, so
+ * it writes nothing (in particular takes no token).
  */
 async function createLimited(
   db: StoreDb,
   schema: string,
   spec: NewTask,
   values: unknown[],
-  max: number,
 ): Promise<CreateTaskResult> {
   const { sql } = db;
-  return db.transaction(async (run) => {
-    await run(sql.lockOwner, [schema, spec.owner]);
-    const idem = spec.idempotency;
-    if (idem) {
-      const again = [spec.owner, spec.name, idem.key, idem.inputHash, spec.now];
-      const [held] = await run<TaskRow & { conflict: boolean }>(sql.readIdempotent, again);
-      if (held) return { created: false, task: toTaskRecord(held), conflict: held.conflict };
-    }
-    const [count] = await run<{ active: number }>(sql.countActive, [spec.owner]);
-    const active = count?.active ?? 0;
-    if (active >= max) return { created: false, limited: true, active };
-    let rows = idem
-      ? await run<CreatedRow>(sql.createIdempotent, [...values, idem.key, idem.inputHash, idem.expiresAt])
-      : await run<CreatedRow>(sql.createTask, values);
-    // As on the unlimited path: a start without the limit may have committed the key after this
-    // statement's snapshot; the re-read (a new statement) sees it.
-    if (idem && rows.length === 0) {
-      rows = await run<CreatedRow>(sql.readIdempotent, [
-        spec.owner,
-        spec.name,
-        idem.key,
-        idem.inputHash,
-        spec.now,
-      ]);
-    }
-    return toCreateResult(rows[0], spec);
-  });
+  try {
+    return await db.transaction(async (run) => {
+      const idem = spec.idempotency;
+      const readKey = async () =>
+        idem
+          ? run<CreatedRow>(sql.readIdempotent, [spec.owner, spec.name, idem.key, idem.inputHash, spec.now])
+          : [];
+      if (spec.maxActivePerOwner !== undefined) await run(sql.lockOwner, [schema, spec.owner]);
+      const [held] = await readKey();
+      if (held) throw new Undo(toCreateResult(held, spec));
+      if (spec.maxActivePerOwner !== undefined) {
+        const [count] = await run<{ active: number }>(sql.countActive, [spec.owner]);
+        const active = count?.active ?? 0;
+        if (active >= spec.maxActivePerOwner) {
+          throw new Undo({ created: false, limited: true, limit: "maxActivePerOwner", active });
+        }
+      }
+      const rate = spec.startRate;
+      if (rate) {
+        const [bucket] = await run<{ tokens: number }>(sql.takeToken, [
+          spec.owner,
+          rate.perSecond,
+          rate.burst,
+          spec.now,
+        ]);
+        const left = bucket?.tokens ?? 0;
+        // Same tolerance as core's takeStartToken: a refill landing a hair below one token admits.
+        if (left < -1e-9) {
+          const retryAfterMs = retryAfterMsFor(left + 1, rate);
+          throw new Undo({ created: false, limited: true, limit: "startRate", retryAfterMs });
+        }
+      }
+      if (spec.maxQueued !== undefined && !spec.claimFor) {
+        await run(sql.lockQueued, [schema]);
+        const [count] = await run<{ queued: number }>(sql.countQueued, []);
+        const queued = count?.queued ?? 0;
+        if (queued >= spec.maxQueued)
+          throw new Undo({ created: false, limited: true, limit: "maxQueued", queued });
+      }
+      let rows = idem
+        ? await run<CreatedRow>(sql.createIdempotent, [...values, idem.key, idem.inputHash, idem.expiresAt])
+        : await run<CreatedRow>(sql.createTask, values);
+      // As on the unlimited path: a start without the owner lock may have committed the key after this
+      // statement's snapshot; the re-read (a new statement) sees it. An attach found here charged a token
+      // above: undo it.
+      if (idem && rows.length === 0) rows = await readKey();
+      const result = toCreateResult(rows[0], spec);
+      if (!result.created) throw new Undo(result);
+      return result;
+    });
+  } catch (error) {
+    if (error instanceof Undo) return error.result;
+    throw error;
+  }
+}
+
+/** Thrown inside the create transaction to roll it back and answer `result` (a refusal or an attach). */
+class Undo extends Error {
+  constructor(readonly result: CreateTaskResult) {
+    super("createTask rolled back");
+  }
 }
 
 /** A row of the create statements: the task plus whether it was created and whether the key conflicted. */

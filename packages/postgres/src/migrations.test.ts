@@ -43,7 +43,7 @@ describePg(env, "migration 3 (flows)", () => {
     await insertTask(schema, "c", "queued", []);
     const pool = new pg.Pool({ connectionString: env.url, max: 1 });
     onTestFinished(() => pool.end());
-    expect(await migrate(pool, schema)).toEqual({ applied: [3, 4, 5, 6], version: 6 });
+    expect(await migrate(pool, schema)).toEqual({ applied: [3, 4, 5, 6, 7], version: 7 });
     const rows = await env.query(`SELECT id, emits FROM ${schema}.tasks ORDER BY id`);
     expect(rows).toEqual([
       { id: "a", emits: 3 },
@@ -59,7 +59,7 @@ describePg(env, "migration 3 (flows)", () => {
       /tasks_status_check/,
     );
     // Migrating again finds nothing to do.
-    expect(await migrate(pool, schema)).toEqual({ applied: [], version: 6 });
+    expect(await migrate(pool, schema)).toEqual({ applied: [], version: 7 });
   });
 
   it("the claim query and the active count of an owner are served by partial indexes that include waiting", async () => {
@@ -88,7 +88,7 @@ describePg(env, "migration 4 (step timing)", () => {
     await env.query(`INSERT INTO ${schema}.steps VALUES ('old', 0, 'a#0', '1', 0, 500)`);
     const pool = new pg.Pool({ connectionString: env.url, max: 1 });
     onTestFinished(() => pool.end());
-    expect((await migrate(pool, schema)).applied).toEqual([4, 5, 6]);
+    expect((await migrate(pool, schema)).applied).toEqual([4, 5, 6, 7]);
     const rows = await env.query(`SELECT started_at, at, attempts FROM ${schema}.steps`);
     expect(rows).toEqual([{ started_at: "500", at: "500", attempts: 1 }]);
     const columns = await env.query(

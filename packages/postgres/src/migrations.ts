@@ -171,6 +171,19 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status IN ('queued', 'running', 'retrying', 'waiting');
     `,
   },
+  {
+    version: 7,
+    name: "start_rate_buckets",
+    // One token bucket per owner for `startRate` (tokens left at `updated_at`, engine-clock ms), upserted
+    // inside the create transaction of an admitted start; a refused start rolls back and writes nothing.
+    sql: (s) => `
+      CREATE TABLE ${s}.start_buckets (
+        owner text COLLATE "C" PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

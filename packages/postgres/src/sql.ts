@@ -1,4 +1,5 @@
 import { buildFlowStatements } from "./flows-sql";
+import { buildLimitStatements } from "./limits-sql";
 import { buildRetentionStatements } from "./retention-sql";
 import { ACTIVE, CHILD, fairTurn, statement, TERMINAL, tableNames } from "./sql-kit";
 import { buildTerminalStatements } from "./terminal-sql";
@@ -39,6 +40,7 @@ export function buildStatements(schema: string) {
     ...buildTerminalStatements(t),
     ...buildFlowStatements(t),
     ...buildRetentionStatements(t),
+    ...buildLimitStatements(schema),
 
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),

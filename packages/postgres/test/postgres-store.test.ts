@@ -69,6 +69,7 @@ describePg(env, "postgresStore", () => {
       { version: 4, name: "step_timing" },
       { version: 5, name: "retention" },
       { version: 6, name: "priority_fair_claims" },
+      { version: 7, name: "start_rate_buckets" },
     ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -79,6 +80,7 @@ describePg(env, "postgresStore", () => {
       "idempotency",
       "migrations",
       "signals",
+      "start_buckets",
       "steps",
       "tasks",
     ]);
@@ -102,7 +104,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {

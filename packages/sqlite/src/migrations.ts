@@ -172,6 +172,19 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status NOT IN ('completed', 'failed', 'cancelled');
     `,
   },
+  {
+    version: 8,
+    name: "start_rate_buckets",
+    // One token bucket per owner for `startRate` (tokens left at `updated_at`, engine-clock ms). Written
+    // only by an admitted start, inside its create transaction; a refused start writes nothing.
+    sql: `
+      CREATE TABLE taskwire_start_buckets (
+        owner      TEXT PRIMARY KEY,
+        tokens     REAL NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -108,6 +108,9 @@ export interface Statements extends FlowStatements, RetentionStatements {
   getIdempotency: Stmt<[string, string, string], { task_id: string; input_hash: string; expires_at: number }>;
   putIdempotency: Stmt<[string, string, string, string, string, number]>;
   countActive: Stmt<[string], number>;
+  countQueued: Stmt<[], number>;
+  getBucket: Stmt<[string], { tokens: number; updated_at: number }>;
+  putBucket: Stmt<[string, number, number]>;
   claimQueued: ClaimList;
   claimQueuedIn: ClaimList;
   claimRetrying: ClaimList;
@@ -175,6 +178,16 @@ export function prepareStatements(db: Db): Statements {
       `SELECT count(*) FROM taskwire_tasks
        WHERE owner = ? AND ${ACTIVE}`,
     ).pluck(),
+
+    // The backlog `maxQueued` counts, through the queue index of migration 7 (its predicate).
+    countQueued: p<[], number>(`SELECT count(*) FROM taskwire_tasks WHERE ${QUEUED}`).pluck(),
+    getBucket: p<[string], { tokens: number; updated_at: number }>(
+      "SELECT tokens, updated_at FROM taskwire_start_buckets WHERE owner = ?",
+    ),
+    putBucket: p<[string, number, number]>(
+      `INSERT INTO taskwire_start_buckets (owner, tokens, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (owner) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
+    ),
 
     claimQueued: queueList(p, "= ?"),
     claimQueuedIn: queueList(p, IN_JSON),

@@ -12,6 +12,8 @@ import {
   type StepRecord,
   StoreConflictError,
   type TaskRecord,
+  type TokenBucket,
+  takeStartToken,
 } from "@taskwire/core/store";
 import type { Doorbells } from "./doorbells";
 import { finishTask, wakeDue } from "./finish-task";
@@ -45,7 +47,18 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
     // inside its BEGIN IMMEDIATE transaction, and other processes wait for the write lock.
     if (spec.maxActivePerOwner !== undefined) {
       const active = s.countActive.get(spec.owner) ?? 0;
-      if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
+      if (active >= spec.maxActivePerOwner) {
+        return { created: false, limited: true, limit: "maxActivePerOwner", active };
+      }
+    }
+    // The bucket is decided here but stored only after every limit admitted and the insert succeeded.
+    const take = spec.startRate && takeStartToken(readBucket(s, spec.owner), spec.startRate, spec.now);
+    if (take && !take.admitted) {
+      return { created: false, limited: true, limit: "startRate", retryAfterMs: take.retryAfterMs };
+    }
+    if (spec.maxQueued !== undefined && !spec.claimFor) {
+      const queued = s.countQueued.get() ?? 0;
+      if (queued >= spec.maxQueued) return { created: false, limited: true, limit: "maxQueued", queued };
     }
     const task = newTaskRecord(spec);
     if (!insertTask(s, task)) {
@@ -53,6 +66,7 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
     }
     // An expired (or orphaned) key is taken over by the new task.
     if (idem) s.putIdempotency.run(spec.owner, spec.name, idem.key, spec.id, idem.inputHash, idem.expiresAt);
+    if (take?.admitted) s.putBucket.run(spec.owner, take.bucket.tokens, take.bucket.updatedAt);
     if (task.leaseOwner === null) return { created: true, task };
     return {
       created: true,
@@ -60,6 +74,11 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
       lease: { taskId: task.id, workerId: task.leaseOwner, revision: task.revision },
     };
   };
+}
+
+function readBucket(s: Statements, owner: string): TokenBucket | undefined {
+  const row = s.getBucket.get(owner);
+  return row && { tokens: row.tokens, updatedAt: row.updated_at };
 }
 
 /** Inserts a record built by `newTaskRecord`; false when the id is taken (nothing written). */

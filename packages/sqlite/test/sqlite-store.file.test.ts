@@ -106,6 +106,7 @@ describe("sqliteStore on a file", () => {
       { version: 5, name: "step_timing" },
       { version: 6, name: "retention" },
       { version: 7, name: "priority_fair_claims" },
+      { version: 8, name: "start_rate_buckets" },
     ]);
     // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
     const plan = db
@@ -114,6 +115,13 @@ describe("sqliteStore on a file", () => {
       )
       .all("someone") as Array<{ detail: string }>;
     expect(plan.map((row) => row.detail).join(" ")).toContain("taskwire_tasks_owner_active");
+    // maxQueued's count reads the queue index (its predicate), not the whole table.
+    const queuedPlan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM taskwire_tasks WHERE status = 'queued' AND lease_expires_at IS NULL",
+      )
+      .all() as Array<{ detail: string }>;
+    expect(queuedPlan.map((row) => row.detail).join(" ")).toContain("taskwire_tasks_queue");
     const tables = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'taskwire_%' ORDER BY name")
       .pluck()
@@ -123,6 +131,7 @@ describe("sqliteStore on a file", () => {
       "taskwire_idempotency",
       "taskwire_migrations",
       "taskwire_signals",
+      "taskwire_start_buckets",
       "taskwire_steps",
       "taskwire_tasks",
     ]);

@@ -4,12 +4,7 @@ import { type Logger, pino } from "pino";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock/clock";
 import { canonicalEncode, encode } from "../codec/codec";
-import {
-  BackpressureError,
-  IdempotencyConflictError,
-  ShuttingDownError,
-  TaskNotFoundError,
-} from "../errors/taskwire-error";
+import { IdempotencyConflictError, ShuttingDownError, TaskNotFoundError } from "../errors/taskwire-error";
 import { toSidecar } from "../identity/task-user";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
 import type { TaskwireMetrics } from "../observe/metrics";
@@ -25,6 +20,7 @@ export type { CancelResult, SignalOptions, SignalResult } from "./task-controls"
 import { eraseOwner, RetentionSweeper, retentionSettings } from "./retention";
 import type { RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
+import { checkLimits, limitedError, type TaskflowLimits } from "./start-limits";
 import { type SubscribeOptions, subscribeEvents } from "./subscribe";
 import {
   type CancelResult,
@@ -91,6 +87,11 @@ export interface TaskflowOptions {
    * optional peer `@opentelemetry/api`; `true` uses its global tracer provider. @default false
    */
   tracing?: boolean | TracingOptions;
+  /**
+   * Start limits kept in the store (so they hold across nodes): a per-owner start rate (token bucket)
+   * and a cap on the queued backlog; see {@link TaskflowLimits}. @default none
+   */
+  limits?: TaskflowLimits;
 }
 
 /** Options of `taskflow.start`. */
@@ -231,6 +232,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
+  const limits = checkLimits(options.limits);
   const tokens = new Map<string, string>();
   const metrics = options.metrics;
   const tracing = options.tracing ? await loadTracing(options.tracing) : undefined;
@@ -317,22 +319,22 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           idempotency,
           claimFor: slot ? { workerId, leaseMs } : undefined,
           maxActivePerOwner: startOptions.maxActivePerOwner,
+          startRate: limits.startRate,
+          maxQueued: limits.maxQueued,
         });
         if (!result.created) {
           if ("limited" in result) {
+            const { created: _c, limited: _l, ...why } = result;
             logger.info(
-              {
-                event: "task.start_throttled",
-                owner: user.userId,
-                task: definition.name,
-                active: result.active,
-              },
-              "start refused: the owner is at its limit of active tasks",
+              { event: "task.start_throttled", owner: user.userId, task: definition.name, ...why },
+              `start refused: over the ${result.limit} limit`,
             );
-            throw new BackpressureError(
-              `Owner ${user.userId} already has ${result.active} active tasks (limit ${startOptions.maxActivePerOwner}); retry later.`,
-              startOptions.retryAfterMs ?? 5000,
-            );
+            throw limitedError(result, {
+              owner: user.userId,
+              limits,
+              maxActivePerOwner: startOptions.maxActivePerOwner,
+              retryAfterMs: startOptions.retryAfterMs,
+            });
           }
           if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
           logger.debug(

@@ -149,11 +149,16 @@ export class CancelledError extends TaskwireError {
   }
 }
 
-/** Over a concurrency or rate limit; retry after `retryAfterMs`. */
+/**
+ * Over a concurrency or rate limit; retry after `retryAfterMs`. `details.limit` names the limit
+ * (`"maxActivePerOwner"`, `"startRate"`, `"maxQueued"`) when the engine refused a start.
+ */
 export class BackpressureError extends TaskwireError {
   readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number) {
-    super(ErrorCode.BACKPRESSURE, message, { details: { retryAfterMs } });
+  constructor(message: string, retryAfterMs: number, limit?: string) {
+    super(ErrorCode.BACKPRESSURE, message, {
+      details: limit === undefined ? { retryAfterMs } : { retryAfterMs, limit },
+    });
     this.name = "BackpressureError";
     this.retryAfterMs = retryAfterMs;
   }

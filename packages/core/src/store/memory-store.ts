@@ -5,6 +5,7 @@ import { LocalDoorbells } from "./local-doorbells";
 import { FairTurns } from "./memory-claim-order";
 import { ownerSelection, purgeSelection } from "./memory-retention";
 import { newTaskRecord } from "./new-task-record";
+import { type TokenBucket, takeStartToken } from "./start-rate";
 import {
   ACTIVE_STATUSES,
   type CancelOutcome,
@@ -63,6 +64,7 @@ class MemoryStore implements TaskStore {
   #events = new Map<string, EventRecord[]>();
   #idempotency = new Map<string, IdempotencyEntry>();
   #signals = new Map<string, SignalEntry[]>();
+  #buckets = new Map<string, TokenBucket>();
   #bells = new LocalDoorbells();
   #turns = new FairTurns();
   #closed = false;
@@ -95,8 +97,21 @@ class MemoryStore implements TaskStore {
       for (const t of this.#tasks.values()) {
         if (t.owner === spec.owner && ACTIVE_STATUSES.includes(t.status)) active++;
       }
-      if (active >= spec.maxActivePerOwner) return { created: false, limited: true, active };
+      if (active >= spec.maxActivePerOwner) {
+        return { created: false, limited: true, limit: "maxActivePerOwner", active };
+      }
     }
+    // Decided before anything is written; the bucket is stored only once every limit has admitted.
+    const take = spec.startRate && takeStartToken(this.#buckets.get(spec.owner), spec.startRate, spec.now);
+    if (take && !take.admitted) {
+      return { created: false, limited: true, limit: "startRate", retryAfterMs: take.retryAfterMs };
+    }
+    if (spec.maxQueued !== undefined && !spec.claimFor) {
+      let queued = 0;
+      for (const t of this.#tasks.values()) if (t.status === "queued") queued++;
+      if (queued >= spec.maxQueued) return { created: false, limited: true, limit: "maxQueued", queued };
+    }
+    if (take?.admitted) this.#buckets.set(spec.owner, take.bucket);
     if (spec.idempotency) {
       this.#idempotency.set(JSON.stringify([spec.owner, spec.name, spec.idempotency.key]), {
         taskId: spec.id,

@@ -30,6 +30,7 @@
  * them.
  */
 import type { SerializedError } from "../errors/taskwire-error";
+import type { StartRate } from "./start-rate";
 
 /** Lifecycle states of a task. */
 export const TaskStatus = {
@@ -156,13 +157,33 @@ export interface NewTask {
    * atomically with the insert, so concurrent creates that all pass it never exceed it.
    */
   maxActivePerOwner?: number;
+  /**
+   * Take one token from the owner's start-rate bucket (kept in the store, so it holds across nodes; one
+   * bucket per owner, across task names). Taken after the idempotency key (a re-attach costs nothing) and
+   * in the same atomic write as the insert; refill is computed from `now`. An empty bucket refuses the
+   * insert (result `limited`, `limit: "startRate"`, `retryAfterMs` until one token) and writes nothing.
+   */
+  startRate?: StartRate;
+  /**
+   * Refuse the insert (result `limited`, `limit: "maxQueued"`) when this many tasks (all owners, all
+   * names) are `queued`. Checked only for a task that would be inserted `queued` (not with `claimFor`),
+   * after the idempotency key and atomically with the insert.
+   */
+  maxQueued?: number;
 }
+
+/** A `createTask` refused by one of its limits; nothing was written. */
+export type LimitedResult = { created: false; limited: true } & (
+  | { limit: "maxActivePerOwner"; active: number }
+  | { limit: "startRate"; retryAfterMs: number }
+  | { limit: "maxQueued"; queued: number }
+);
 
 /** Result of {@link TaskStore.createTask}. */
 export type CreateTaskResult =
   | { created: true; task: TaskRecord; lease?: Lease }
   | { created: false; task: TaskRecord; conflict: boolean }
-  | { created: false; limited: true; active: number };
+  | LimitedResult;
 
 /** Statuses that count against `maxActivePerOwner`. */
 export const ACTIVE_STATUSES: readonly TaskStatus[] = Object.freeze([
@@ -362,8 +383,9 @@ export interface TaskStore {
    * that has not expired, nothing is inserted and the existing task is returned with `created: false`
    * and `conflict` true when the input hash differs. An expired key is taken over by the new task.
    * With `claimFor`, the new task is inserted already `running` under a lease for that worker
-   * (claims 1, revision 2) and the lease is returned. With `maxActivePerOwner`, an owner at the limit gets
-   * `{ created: false, limited: true, active }` and nothing is written.
+   * (claims 1, revision 2) and the lease is returned. With `maxActivePerOwner`, `startRate` or `maxQueued`
+   * (checked in that order, after the idempotency key, atomically with the insert), a start over a limit
+   * gets a {@link LimitedResult} naming it and nothing is written (not even a token is taken).
    */
   createTask(task: NewTask): Promise<CreateTaskResult>;
 

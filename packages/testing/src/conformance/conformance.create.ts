@@ -183,6 +183,6 @@ export function createConformance(suite: Suite): void {
 
 /** The task of a create that no limit refused. */
 function taskOf(res: CreateTaskResult): TaskRecord {
-  if (!("task" in res)) throw new Error(`createTask was refused by maxActivePerOwner (${res.active} active)`);
+  if (!("task" in res)) throw new Error(`createTask was refused by ${res.limit}`);
   return res.task;
 }

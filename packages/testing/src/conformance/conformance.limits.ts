@@ -18,7 +18,12 @@ export function limitsConformance(suite: Suite): void {
       const waiting = await kit.running();
       await kit.store.settleTask(waiting.lease, { status: "waiting", runAt: NEVER_DUE, wakeOn: {} }, T0);
       const refused = kit.newTask({ maxActivePerOwner: 4 });
-      expect(await kit.store.createTask(refused)).toEqual({ created: false, limited: true, active: 4 });
+      expect(await kit.store.createTask(refused)).toEqual({
+        created: false,
+        limited: true,
+        limit: "maxActivePerOwner",
+        active: 4,
+      });
       expect(await kit.store.getTask(refused.id)).toBeUndefined();
       const res = await kit.store.createTask(kit.newTask({ maxActivePerOwner: 5 }));
       expect(res.created).toBe(true);
@@ -40,7 +45,7 @@ export function limitsConformance(suite: Suite): void {
       const again = await kit.store.createTask(kit.newTask({ idempotency, maxActivePerOwner: 1 }));
       expect(again).toMatchObject({ created: false, conflict: false, task: { id: first.id } });
       const other = await kit.store.createTask(kit.newTask({ maxActivePerOwner: 1 }));
-      expect(other).toMatchObject({ created: false, limited: true, active: 1 });
+      expect(other).toMatchObject({ created: false, limited: true, limit: "maxActivePerOwner", active: 1 });
     });
 
     it("is atomic: concurrent creates never exceed the limit", async () => {

@@ -18,6 +18,7 @@ import { orderConformance } from "./conformance.order";
 import { raceConformance } from "./conformance.race";
 import { retentionConformance } from "./conformance.retention";
 import { settleConformance } from "./conformance.settle";
+import { startLimitsConformance } from "./conformance.start-limits";
 import { walConformance } from "./conformance.wal";
 import { watchConformance } from "./conformance.watch";
 import { watchErrorsConformance } from "./conformance.watch-errors";
@@ -40,6 +41,7 @@ export function describeStoreConformance(
   describe(`TaskStore conformance: ${name}`, () => {
     createConformance(suite);
     limitsConformance(suite);
+    startLimitsConformance(suite);
     listConformance(suite);
     claimConformance(suite);
     orderConformance(suite);
