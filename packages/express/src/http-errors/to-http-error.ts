@@ -111,7 +111,12 @@ function fromExpressError(error: unknown): unknown {
 
 function publicDetails(code: string, details: Record<string, unknown> | undefined) {
   if (details === undefined) return undefined;
-  if (code === ErrorCode.BACKPRESSURE) return { retryAfterMs: details.retryAfterMs };
+  if (code === ErrorCode.BACKPRESSURE) {
+    // The limit's name tells a client which limit to back off from; nothing else of the error leaves.
+    return typeof details.limit === "string"
+      ? { retryAfterMs: details.retryAfterMs, limit: details.limit }
+      : { retryAfterMs: details.retryAfterMs };
+  }
   return JSON.parse(JSON.stringify(details, jsonReplacer)) as Record<string, unknown>;
 }
 
