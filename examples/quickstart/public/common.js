@@ -16,6 +16,7 @@ export function showMessage(text, ok = false, box = $("message")) {
 
 /** The JSON error of a failed request as one readable text, with one line per invalid field. */
 export async function describeError(response) {
+  if (response.status === 429) return tooManyStarts(response);
   try {
     const body = await response.json();
     const issues = body.error?.details?.issues ?? [];
@@ -24,6 +25,19 @@ export async function describeError(response) {
   } catch {
     return `HTTP ${response.status}`;
   }
+}
+
+/** A 429's message: which limit, and when to try again (`Retry-After`, seconds). */
+async function tooManyStarts(response) {
+  const seconds = Number(response.headers.get("Retry-After"));
+  const when = Number.isFinite(seconds) && seconds > 0 ? `in ${seconds} s` : "in a moment";
+  const limit = await response
+    .json()
+    .then((body) => body.error?.details?.limit)
+    .catch(() => undefined);
+  if (limit === "maxQueued") return `The server is busy — try again ${when}.`;
+  if (limit === "maxActivePerOwner") return `Too many tasks running — try again ${when}.`;
+  return `Too many starts at once — try again ${when}.`;
 }
 
 /**

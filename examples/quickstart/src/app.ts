@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTaskflow, type TaskStore } from "@taskwire/core";
+import { type Clock, createTaskflow, type StartRate, type TaskStore } from "@taskwire/core";
 import { type PrometheusMetrics, prometheusMetrics } from "@taskwire/core/prometheus";
 import { createTaskwireApp, type TaskwireApp } from "@taskwire/express";
 import { createInspector } from "@taskwire/inspector";
@@ -13,6 +13,9 @@ import { resolveDemoUser, sessionRouter } from "./demo-session";
 import { ReportsPlugin } from "./reports-plugin";
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The quickstart's per-user start rate. */
+export const DEFAULT_START_RATE: StartRate = Object.freeze({ burst: 10, perSecond: 1 });
 
 /** Settings of the quickstart app (the server reads them from the environment). */
 export interface QuickstartOptions {
@@ -26,6 +29,13 @@ export interface QuickstartOptions {
   leaseMs?: number;
   /** A store to use instead (tests). */
   store?: TaskStore;
+  /**
+   * Starts per signed-in user: a token bucket kept in the store (so it holds across nodes); over it a
+   * start is a 429 with `Retry-After`. `false` turns it off. @default { burst: 10, perSecond: 1 }
+   */
+  startRate?: StartRate | false;
+  /** The engine clock (tests drive the start rate with a fake one). @default systemClock */
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -44,6 +54,9 @@ export async function createQuickstart(
     leaseMs: options.leaseMs ?? 10_000,
     logger: options.logger,
     pollIntervalMs: 250,
+    clock: options.clock,
+    // Ten quick starts at once, then one a second per user: a script hammering the start route gets 429s.
+    limits: options.startRate === false ? undefined : { startRate: options.startRate ?? DEFAULT_START_RATE },
   });
   const app = express();
   app.disable("x-powered-by");
