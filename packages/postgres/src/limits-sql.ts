@@ -27,6 +27,9 @@ export function buildLimitStatements(schema: string) {
     lockQueued: statement(`
       SELECT pg_advisory_xact_lock(('x' || left(md5('taskwire:queued:' || $1::text), 16))::bit(64)::bigint)`),
 
+    /** $1 owner. Erasure: the owner's bucket goes with their tasks. */
+    deleteBucket: statement(`DELETE FROM ${buckets} WHERE owner = $1::text`),
+
     /** Through the queue index of migration 6 (whose predicate is exactly this). */
     countQueued: statement(`SELECT count(*)::int AS queued FROM ${tasks} WHERE status = 'queued'`),
   };

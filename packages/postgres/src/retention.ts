@@ -45,6 +45,7 @@ export async function deleteTasksOfOwner(db: StoreDb, owner: string, limit: numb
     try {
       return await db.transaction(async (run) => {
         const locked = await run<{ id: string }>(db.sql.lockOwnerTasks, [owner, limit]);
+        await run(db.sql.deleteBucket, [owner]);
         return deleteTasks(
           db,
           run,

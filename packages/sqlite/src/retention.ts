@@ -6,6 +6,7 @@ import type { WriteOp } from "./write-queue";
 export interface RetentionStatements {
   purgeTrees: Stmt<[finishedBefore: number, limit: number]>;
   deleteOwnerTasks: Stmt<[owner: string, limit: number]>;
+  deleteOwnerBucket: Stmt<[owner: string]>;
 }
 
 /**
@@ -41,6 +42,7 @@ export function prepareRetentionStatements(p: Prepare): RetentionStatements {
       `DELETE FROM taskwire_tasks WHERE id IN (
          SELECT id FROM taskwire_tasks WHERE owner = ? ORDER BY created_at DESC, id DESC ${BOUND_LIMIT})`,
     ),
+    deleteOwnerBucket: p<[string]>("DELETE FROM taskwire_start_buckets WHERE owner = ?"),
   };
 }
 
@@ -49,9 +51,13 @@ export function purgeTasksOp(s: RetentionStatements, request: PurgeRequest): Wri
   return () => s.purgeTrees.run(request.finishedBefore, rowLimit(request.limit)).changes;
 }
 
-/** `TaskStore.deleteTasksOfOwner`: one statement in the write path. */
+/** `TaskStore.deleteTasksOfOwner`: one statement in the write path, plus the owner's start-rate bucket. */
 export function deleteTasksOfOwnerOp(s: RetentionStatements, owner: string, limit: number): WriteOp<number> {
-  return () => s.deleteOwnerTasks.run(owner, rowLimit(limit)).changes;
+  return () => {
+    const deleted = s.deleteOwnerTasks.run(owner, rowLimit(limit)).changes;
+    s.deleteOwnerBucket.run(owner);
+    return deleted;
+  };
 }
 
 function rowLimit(limit: number): number {

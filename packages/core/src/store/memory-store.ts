@@ -371,6 +371,7 @@ class MemoryStore implements TaskStore {
 
   async deleteTasksOfOwner(owner: string, limit: number): Promise<number> {
     this.#check();
+    this.#buckets.delete(owner);
     return this.#forget(ownerSelection(this.#tasks.values(), owner, limit));
   }
 

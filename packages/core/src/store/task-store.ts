@@ -540,7 +540,8 @@ export interface TaskStore {
    * belongs to them, in one atomic write; resolves to the number deleted (0 once none is left). Children
    * have their parent's owner, so calling until 0 erases whole trees. A worker still running a deleted task
    * has lost it: its next fenced write rejects with `StoreConflictError` (as for any fenced write to a task
-   * that no longer exists) and writes nothing, so the task never comes back.
+   * that no longer exists) and writes nothing, so the task never comes back. Each call also deletes the
+   * owner's start-rate bucket (`NewTask.startRate`): after erasure the owner starts with a full one.
    */
   deleteTasksOfOwner(owner: string, limit: number): Promise<number>;
 }

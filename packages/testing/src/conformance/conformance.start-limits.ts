@@ -56,6 +56,16 @@ export function startLimitsConformance(suite: Suite): void {
       expect(results.map((r) => r.created)).toEqual([true, true, false]);
     });
 
+    it("erasure (deleteTasksOfOwner) deletes the owner's bucket with their tasks", async () => {
+      const kit = await openKit(suite);
+      for (let i = 0; i < 3; i++) await kit.create({ startRate: RATE });
+      expect((await kit.store.createTask(kit.newTask({ startRate: RATE }))).created).toBe(false);
+      while ((await kit.store.deleteTasksOfOwner(kit.owner, 100)) > 0) {}
+      const results = [];
+      for (let i = 0; i < 4; i++) results.push(await kit.store.createTask(kit.newTask({ startRate: RATE })));
+      expect(results.map((r) => r.created)).toEqual([true, true, true, false]);
+    });
+
     it("is atomic: concurrent creates never take more than the bucket holds", async () => {
       const kit = await openKit(suite);
       const results = await Promise.all(
