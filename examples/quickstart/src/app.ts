@@ -40,6 +40,18 @@ export interface QuickstartOptions {
 }
 
 /**
+ * Reads `TASKWIRE_START_RATE`: `"<burst>/<perSecond>"` (e.g. `"10/1"`), `"off"`, or unset (the default).
+ * @example parseStartRate("20/2") // { burst: 20, perSecond: 2 }
+ */
+export function parseStartRate(text: string | undefined): StartRate | false | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (text === "off") return false;
+  const match = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(text);
+  if (!match) throw new Error(`TASKWIRE_START_RATE must be "<burst>/<perSecond>" or "off", not "${text}".`);
+  return { burst: Number(match[1]), perSecond: Number(match[2]) };
+}
+
+/**
  * Builds the quickstart: static page, demo sign-in, the reports plugin, the task router at /api, the
  * inspector at /inspector, Prometheus metrics at /metrics.
  */

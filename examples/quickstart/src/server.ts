@@ -1,5 +1,5 @@
 import { handleClientError, installGracefulShutdown } from "@taskwire/express";
-import { createQuickstart } from "./app";
+import { createQuickstart, parseStartRate } from "./app";
 import { createLogger } from "./logger";
 
 const logger = createLogger();
@@ -12,6 +12,7 @@ const { app, tw } = await createQuickstart({
   pgSchema: process.env.TASKWIRE_PG_SCHEMA || undefined,
   leaseMs,
   logger,
+  startRate: parseStartRate(process.env.TASKWIRE_START_RATE),
 });
 const server = app.listen(port, () => {
   const address = server.address();

@@ -3,7 +3,7 @@ import { createFakeClock } from "@taskwire/testing";
 import { pino } from "pino";
 import request from "supertest";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createQuickstart } from "../src/app";
+import { createQuickstart, parseStartRate } from "../src/app";
 
 const alice = { cookie: "tw_demo_user=alice" };
 const bob = { cookie: "tw_demo_user=bob" };
@@ -30,5 +30,12 @@ describe("quickstart start rate (burst 10, 1/s per user)", () => {
     await clock.advance(1000);
     expect((await start()).status).toBeLessThan(300);
     expect((await start()).status).toBe(429);
+  });
+
+  it("TASKWIRE_START_RATE reads as <burst>/<perSecond> or off", () => {
+    expect(parseStartRate(undefined)).toBeUndefined();
+    expect(parseStartRate("off")).toBe(false);
+    expect(parseStartRate("20/0.5")).toEqual({ burst: 20, perSecond: 0.5 });
+    expect(() => parseStartRate("fast")).toThrow(/TASKWIRE_START_RATE/);
   });
 });
