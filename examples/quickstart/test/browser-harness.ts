@@ -40,7 +40,9 @@ export async function signedInPage(
 ): Promise<Page> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  page.on("close", () => void context.close());
+  // Best effort: when the browser itself is closing (afterAll), the context may already be gone, and a
+  // rejected close must not surface as an unhandled rejection of whichever test file runs then.
+  page.on("close", () => void context.close().catch(() => undefined));
   await page.goto(url);
   await page.fill("#user-name", name);
   await page.click("#sign-in button");
