@@ -42,6 +42,8 @@ export {
 export { defaultResolveUser, type ResolveUser, requireUser } from "./identity/resolve-user";
 /** The plugin base class and its user-scoped proxy type. */
 export { Plugin, type TaskInputArg, type UserScoped } from "./plugin/plugin";
+/** The `GET /tasks` page cursor (opaque base64url of `[createdAtMs, taskId]`), for other list routes. */
+export { decodeCursor, encodeCursor } from "./router/list-route";
 /** A task snapshot as the HTTP API answers it (for routers of your own, such as an inspector). */
 export { publicSnapshot } from "./router/public-snapshot";
 /** The task HTTP API. */

@@ -16,9 +16,12 @@ export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.createdAt.getTime(), position.taskId])).toString("base64url");
 }
 
-/** Decodes a `cursor`, or `undefined` when it is not one this server issued. */
+/**
+ * Decodes a `cursor`, or `undefined` when it is not one this server issued (the inspector's list uses the
+ * same cursors). Longer than 512 characters is never ours: refused before any decoding work.
+ */
 export function decodeCursor(cursor: string): Position | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     if (!Array.isArray(value) || value.length !== 2) return undefined;

@@ -1,4 +1,5 @@
 import { type Taskflow, TaskStatus, ValidationError } from "@taskwire/core";
+import { decodeCursor, encodeCursor } from "@taskwire/express";
 import { z } from "zod";
 import { taskView, type ViewOptions } from "./task-view";
 
@@ -6,31 +7,6 @@ const STATUSES = Object.values(TaskStatus) as [TaskStatus, ...TaskStatus[]];
 
 /** Largest page of the inspector's list. */
 const MAX_LIMIT = 200;
-
-/** Where a page ends: the last task's `createdAt` and id (opaque to the page: base64url JSON). */
-interface Position {
-  createdAt: Date;
-  taskId: string;
-}
-
-function encodeCursor(position: Position): string {
-  return Buffer.from(JSON.stringify([position.createdAt.getTime(), position.taskId])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): Position | undefined {
-  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [at, taskId] = value as unknown[];
-    if (!Number.isSafeInteger(at) || typeof taskId !== "string" || taskId === "") return undefined;
-    // A safe integer past ±8.64e15 ms is an Invalid Date (never issued here): it must not reach the store.
-    const createdAt = new Date(at as number);
-    return Number.isNaN(createdAt.getTime()) ? undefined : { createdAt, taskId };
-  } catch {
-    return undefined;
-  }
-}
 
 const listQuery = z.object({
   status: z
