@@ -76,6 +76,7 @@ export type { TraceCarrier, TracerProviderLike, TracingOptions } from "./observe
 export { type StepFunction, step } from "./step/step";
 export type { StepOptions } from "./step/step-options";
 export { memoryStore } from "./store/memory-store";
+export type { RunningLimits, TaskConcurrency } from "./store/running-limits";
 export type { StartRate } from "./store/start-rate";
 export {
   isTerminalEventName,

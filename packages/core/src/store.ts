@@ -23,6 +23,18 @@ export { childEventData } from "./store/child-event";
 export { LocalDoorbells, type LocalDoorbellsOptions, reportWatcherError } from "./store/local-doorbells";
 /** The record `createTask` inserts. */
 export { newTaskRecord } from "./store/new-task-record";
+/** Running caps of `claimTasks` (every store plans a limited claim with these). */
+export {
+  type CandidateQuery,
+  hasRunningLimits,
+  isRunningLimited,
+  PAIR_SEPARATOR,
+  planLimitedClaim,
+  type RunningKey,
+  type RunningLimits,
+  RunningSlots,
+  type TaskConcurrency,
+} from "./store/running-limits";
 /** The start-rate token bucket (memory and SQLite compute it with this; PostgreSQL in SQL). */
 export {
   retryAfterMsFor,

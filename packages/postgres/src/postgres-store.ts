@@ -5,6 +5,7 @@ import {
   type ClaimRequest,
   type CreateTaskResult,
   type EventRecord,
+  hasRunningLimits,
   isTerminalStatus,
   type Lease,
   type LeaseState,
@@ -26,6 +27,7 @@ import {
 } from "@taskwire/core/store";
 import { createTask } from "./create-task";
 import { deliverSignal, readSignal, retryTask, settleWaiting, spawnChild } from "./flows";
+import { claimLimited } from "./limited-claim";
 import { listTasksQuery } from "./list-tasks";
 import type { PostgresStoreOptions } from "./postgres-store-options";
 import { deleteTasksOfOwner, purgeTasks } from "./retention";
@@ -146,6 +148,8 @@ class PostgresStore implements TaskStore {
       await this.#use();
       return [];
     }
+    if (hasRunningLimits(request.running))
+      return claimLimited(this.#db, this.#schema, request, request.running, limit);
     const values = [request.names, request.workerId, request.now, request.leaseMs, limit];
     const rows = await this.#query<TaskRow & { reclaimed: boolean }>(this.#sql.claimTasks, values);
     // RETURNING has no order: restore the claim order (priority desc, fair turn, oldest runAt, creation).

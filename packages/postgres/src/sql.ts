@@ -1,4 +1,5 @@
 import { buildFlowStatements } from "./flows-sql";
+import { buildLimitedClaimStatements } from "./limited-claim-sql";
 import { buildLimitStatements } from "./limits-sql";
 import { buildRetentionStatements } from "./retention-sql";
 import { ACTIVE, CHILD, fairTurn, statement, TERMINAL, tableNames } from "./sql-kit";
@@ -41,6 +42,7 @@ export function buildStatements(schema: string) {
     ...buildFlowStatements(t),
     ...buildRetentionStatements(t),
     ...buildLimitStatements(schema),
+    ...buildLimitedClaimStatements(schema),
 
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),

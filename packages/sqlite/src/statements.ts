@@ -1,6 +1,7 @@
 import type { StepRecord } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
 import { type FlowStatements, prepareFlowStatements } from "./flow-statements";
+import { type LimitedClaimStatements, prepareLimitedClaimStatements } from "./limited-claim";
 import { prepareRetentionStatements, type RetentionStatements } from "./retention";
 import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
 import { ACTIVE, BOUND_LIMIT, FENCE, IN_JSON, NOT_EMITTED, type Prepare, type Stmt } from "./sql";
@@ -11,7 +12,26 @@ type Db = Database.Database;
 export type ClaimRow = [...TaskValues, rowid: number, fair_seq: number];
 
 /** Indexes into a {@link ClaimRow}. */
-export const CLAIM_ROW = { revision: 3, runAt: 11, priority: 20, rowid: 21, fairSeq: 22 } as const;
+export const CLAIM_ROW = {
+  id: 0,
+  name: 1,
+  revision: 3,
+  owner: 7,
+  runAt: 11,
+  priority: 20,
+  rowid: 21,
+  fairSeq: 22,
+} as const;
+
+/** Claim order: priority desc, fair turn, oldest `run_at`, then insertion order. */
+export function byClaimOrder(a: ClaimRow, b: ClaimRow): number {
+  return (
+    b[CLAIM_ROW.priority] - a[CLAIM_ROW.priority] ||
+    a[CLAIM_ROW.fairSeq] - b[CLAIM_ROW.fairSeq] ||
+    a[CLAIM_ROW.runAt] - b[CLAIM_ROW.runAt] ||
+    a[CLAIM_ROW.rowid] - b[CLAIM_ROW.rowid]
+  );
+}
 
 /** Claim candidates of one kind, oldest first: `(bound, name or JSON array of names, limit)`. */
 export type ClaimList = Stmt<[number, string, number], ClaimRow>;
@@ -99,7 +119,7 @@ export type InsertStepParams = [
 ];
 
 /** The prepared statements of one connection (see {@link prepareStatements}). */
-export interface Statements extends FlowStatements, RetentionStatements {
+export interface Statements extends FlowStatements, RetentionStatements, LimitedClaimStatements {
   begin: Stmt<[]>;
   commit: Stmt<[]>;
   rollback: Stmt<[]>;
@@ -147,6 +167,7 @@ export function prepareStatements(db: Db): Statements {
   return {
     ...prepareFlowStatements(p),
     ...prepareRetentionStatements(p),
+    ...prepareLimitedClaimStatements(p),
     begin: p<[]>("BEGIN IMMEDIATE"),
     commit: p<[]>("COMMIT"),
     rollback: p<[]>("ROLLBACK"),

@@ -2,6 +2,7 @@ import {
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
+  hasRunningLimits,
   isTerminalStatus,
   type Lease,
   type LeaseState,
@@ -17,8 +18,9 @@ import {
 } from "@taskwire/core/store";
 import type { Doorbells } from "./doorbells";
 import { finishTask, wakeDue } from "./finish-task";
+import { limitedClaimRows } from "./limited-claim";
 import { encodeError, type TaskRow, type TaskValues, toTaskRecord, valuesToTaskRecord } from "./rows";
-import { CLAIM_ROW, type ClaimRow, type SettleParams, type Statements } from "./statements";
+import { byClaimOrder, CLAIM_ROW, type ClaimRow, type SettleParams, type Statements } from "./statements";
 import { OpFailure, type WriteOp } from "./write-queue";
 
 /*
@@ -111,19 +113,10 @@ export function insertTask(s: Statements, task: TaskRecord): boolean {
  */
 export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<ClaimedTask[]> {
   return () => {
-    const { now, limit, workerId } = request;
-    const one = request.names.length === 1;
-    const names = one ? (request.names[0] as string) : JSON.stringify(request.names);
-    let rows = (one ? s.claimQueued : s.claimQueuedIn).all(now, names, limit);
-    for (const more of [
-      (one ? s.claimRetrying : s.claimRetryingIn).all(now, names, limit),
-      (one ? s.claimWaiting : s.claimWaitingIn).all(now, names, limit),
-      (one ? s.claimExpired : s.claimExpiredIn).all(now, names, limit),
-    ]) {
-      if (more.length === 0) continue;
-      rows = rows.concat(more).sort(byClaimOrder);
-      if (rows.length > limit) rows.length = limit;
-    }
+    const { now, workerId } = request;
+    const rows = hasRunningLimits(request.running)
+      ? limitedClaimRows(s, request, request.running)
+      : claimRows(s, request);
     const claimed: ClaimedTask[] = [];
     const expiresAt = now + request.leaseMs;
     for (const row of rows) {
@@ -149,14 +142,21 @@ export function claimTasksOp(s: Statements, request: ClaimRequest): WriteOp<Clai
   };
 }
 
-/** Claim order: priority desc, fair turn, oldest `run_at`, then insertion order. */
-function byClaimOrder(a: ClaimRow, b: ClaimRow): number {
-  return (
-    b[CLAIM_ROW.priority] - a[CLAIM_ROW.priority] ||
-    a[CLAIM_ROW.fairSeq] - b[CLAIM_ROW.fairSeq] ||
-    a[CLAIM_ROW.runAt] - b[CLAIM_ROW.runAt] ||
-    a[CLAIM_ROW.rowid] - b[CLAIM_ROW.rowid]
-  );
+/** The rows an uncapped claim takes, in claim order. */
+function claimRows(s: Statements, { now, limit, names: all }: ClaimRequest): ClaimRow[] {
+  const one = all.length === 1;
+  const names = one ? (all[0] as string) : JSON.stringify(all);
+  let rows = (one ? s.claimQueued : s.claimQueuedIn).all(now, names, limit);
+  for (const more of [
+    (one ? s.claimRetrying : s.claimRetryingIn).all(now, names, limit),
+    (one ? s.claimWaiting : s.claimWaitingIn).all(now, names, limit),
+    (one ? s.claimExpired : s.claimExpiredIn).all(now, names, limit),
+  ]) {
+    if (more.length === 0) continue;
+    rows = rows.concat(more).sort(byClaimOrder);
+    if (rows.length > limit) rows.length = limit;
+  }
+  return rows;
 }
 
 /** Extends a held lease; reports whether it is held and whether a cancel is pending. */

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { DuplicateTaskError, UnknownTaskError } from "../errors/taskwire-error";
+import { hasRunningLimits, type RunningLimits, type TaskConcurrency } from "../store/running-limits";
 import { type AnyTaskDefinition, isTaskDefinition } from "../task/define-task";
 import type { TaskLike, TaskRef } from "./task-ref";
 
@@ -13,12 +14,18 @@ export interface TaskRegistration<TDef extends AnyTaskDefinition = AnyTaskDefini
 /** Holds the task definitions this process can start and run. */
 export class TaskRegistry {
   #byName = new Map<string, TaskRegistration>();
+  /** {@link runningLimits}, rebuilt after a registration; null when nothing is capped. */
+  #running: RunningLimits | null | undefined;
   readonly #production: boolean;
   readonly #logger: Logger;
 
-  constructor(production: boolean, logger: Logger) {
+  readonly #global: Pick<RunningLimits, "max" | "perOwner">;
+
+  /** `global`: the taskflow's own running caps (`limits.maxRunning`, `maxRunningPerOwner`). */
+  constructor(production: boolean, logger: Logger, global: Pick<RunningLimits, "max" | "perOwner"> = {}) {
     this.#production = production;
     this.#logger = logger;
+    this.#global = global;
   }
 
   register<TDef extends AnyTaskDefinition>(definition: TDef): TaskRef<TDef> {
@@ -35,6 +42,7 @@ export class TaskRegistry {
     }
     const ref = Object.freeze({ name: definition.name, definition }) as unknown as TaskRef<TDef>;
     this.#byName.set(definition.name, { name: definition.name, definition, ref });
+    this.#running = undefined;
     return ref;
   }
 
@@ -57,6 +65,21 @@ export class TaskRegistry {
     const name = typeof task === "string" ? task : task.name;
     const registration = this.get(name);
     return registration;
+  }
+
+  /**
+   * The running caps a claim of this registry's tasks carries: the taskflow's global ones plus each
+   * definition's `concurrency`; undefined when none is set.
+   */
+  runningLimits(): RunningLimits | undefined {
+    if (this.#running === undefined) {
+      const byName: Record<string, TaskConcurrency> = {};
+      for (const [name, { definition }] of this.#byName)
+        if (definition.concurrency) byName[name] = definition.concurrency;
+      const limits: RunningLimits = { ...this.#global, byName };
+      this.#running = hasRunningLimits(limits) ? limits : null;
+    }
+    return this.#running ?? undefined;
   }
 
   names(): string[] {

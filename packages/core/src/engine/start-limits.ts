@@ -23,6 +23,15 @@ export interface TaskflowLimits {
   maxQueued?: number;
   /** `retryAfterMs` of the `maxQueued` refusal. @default 1000 */
   maxQueuedRetryAfterMs?: number;
+  /**
+   * At most this many tasks (all owners and names) *run* at once across the nodes sharing the store:
+   * checked when a worker claims, so a task over it waits queued for a free slot rather than being
+   * refused. Unlike `maxActivePerOwner` (queued, running, retrying and waiting tasks, checked at start),
+   * only tasks executing under a live lease count. Every node must set the same value. @default no cap
+   */
+  maxRunning?: number;
+  /** The same cap per owner: one user's tasks never take more than this many running slots. @default no cap */
+  maxRunningPerOwner?: number;
 }
 
 /** Checks `createTaskflow`'s `limits` option; throws a `ValidationError` naming the bad field. */
@@ -38,6 +47,10 @@ export function checkLimits(limits: TaskflowLimits | undefined): TaskflowLimits 
   }
   if (limits.maxQueued !== undefined && !(Number.isInteger(limits.maxQueued) && limits.maxQueued >= 0)) {
     bad("maxQueued", "must be an integer ≥ 0");
+  }
+  for (const field of ["maxRunning", "maxRunningPerOwner"] as const) {
+    const value = limits[field];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) bad(field, "must be an integer ≥ 1");
   }
   const retry = limits.maxQueuedRetryAfterMs;
   if (retry !== undefined && !(Number.isFinite(retry) && retry >= 0))

@@ -9,6 +9,7 @@ import { toSidecar } from "../identity/task-user";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
 import type { TaskwireMetrics } from "../observe/metrics";
 import { loadTracing, type TraceCarrier, type TracingOptions } from "../observe/tracing";
+import { isRunningLimited } from "../store/running-limits";
 import type { TaskFilter, TaskRecord, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, InferTaskInput, InferTaskSignals } from "../task/define-task";
 import { checkPriority } from "../task/priority";
@@ -228,11 +229,14 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
   const production = options.production ?? process.env.NODE_ENV === "production";
-  const registry = new TaskRegistry(production, logger);
+  const limits = checkLimits(options.limits);
+  const registry = new TaskRegistry(production, logger, {
+    max: limits.maxRunning,
+    perOwner: limits.maxRunningPerOwner,
+  });
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
-  const limits = checkLimits(options.limits);
   const tokens = new Map<string, string>();
   const metrics = options.metrics;
   const tracing = options.tracing ? await loadTracing(options.tracing) : undefined;
@@ -304,7 +308,10 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           startOptions.idempotencyKey === "input" ? `input:${inputHash}` : startOptions.idempotencyKey;
         idempotency = { key, inputHash, expiresAt: t + idempotencyTtlMs };
       }
-      const slot = worker?.reserve();
+      // A capped task must go through a claim (the store counts the running tasks there): no local fast path.
+      const slot = isRunningLimited(registry.runningLimits(), definition.name)
+        ? undefined
+        : worker?.reserve();
       try {
         const result = await store.createTask({
           id: taskId,

@@ -184,6 +184,7 @@ export class Worker {
             limit: capacity,
             now: this.#deps.clock.now(),
             leaseMs: this.#options.leaseMs,
+            running: this.#registry.runningLimits(),
           });
           for (const c of claimed) this.#launch(c);
           full = claimed.length === capacity;

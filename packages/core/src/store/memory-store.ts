@@ -5,6 +5,7 @@ import { LocalDoorbells } from "./local-doorbells";
 import { FairTurns } from "./memory-claim-order";
 import { ownerSelection, purgeSelection } from "./memory-retention";
 import { newTaskRecord } from "./new-task-record";
+import { hasRunningLimits, PAIR_SEPARATOR, planLimitedClaim, RunningSlots } from "./running-limits";
 import { type TokenBucket, takeStartToken } from "./start-rate";
 import {
   ACTIVE_STATUSES,
@@ -156,17 +157,45 @@ class MemoryStore implements TaskStore {
 
   async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
     this.#check();
-    const names = new Set(request.names);
-    const ready = [...this.#tasks.values()]
-      .filter(
-        (t) =>
-          names.has(t.name) &&
-          (((t.status === "queued" || t.status === "retrying" || t.status === "waiting") &&
-            t.runAt <= request.now) ||
-            (t.status === "running" && (t.leaseExpiresAt ?? 0) < request.now)),
-      )
-      .sort(this.#turns.compare)
-      .slice(0, request.limit);
+    const { now } = request;
+    const candidates = (names: ReadonlySet<string>, skip: (t: TaskRecord) => boolean, limit: number) =>
+      [...this.#tasks.values()]
+        .filter(
+          (t) =>
+            names.has(t.name) &&
+            (((t.status === "queued" || t.status === "retrying" || t.status === "waiting") &&
+              t.runAt <= now) ||
+              (t.status === "running" && (t.leaseExpiresAt ?? 0) < now)) &&
+            !skip(t),
+        )
+        .sort(this.#turns.compare)
+        .slice(0, limit);
+    let ready: TaskRecord[];
+    if (hasRunningLimits(request.running)) {
+      const running = [...this.#tasks.values()].filter(
+        (t) => t.status === "running" && (t.leaseExpiresAt ?? 0) >= now,
+      );
+      const plan = planLimitedClaim<TaskRecord>(
+        new RunningSlots(request.running, running),
+        request.names,
+        request.limit,
+      );
+      let step = plan.next();
+      while (!step.done) {
+        const q = step.value;
+        const [owners, pairs, ids] = [new Set(q.owners), new Set(q.pairs), new Set(q.ids)];
+        step = plan.next(
+          candidates(
+            new Set(q.names),
+            (t) => owners.has(t.owner) || pairs.has(t.name + PAIR_SEPARATOR + t.owner) || ids.has(t.id),
+            q.limit,
+          ),
+        );
+      }
+      ready = step.value;
+    } else {
+      ready = candidates(new Set(request.names), () => false, request.limit);
+    }
     return ready.map((task) => {
       const reclaimed = task.status === "running";
       const lease = this.#claim(task, request.workerId, request.now, request.leaseMs);

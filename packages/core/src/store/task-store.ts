@@ -30,6 +30,7 @@
  * them.
  */
 import type { SerializedError } from "../errors/taskwire-error";
+import type { RunningLimits } from "./running-limits";
 import type { StartRate } from "./start-rate";
 
 /** Lifecycle states of a task. */
@@ -215,6 +216,12 @@ export interface ClaimRequest {
   limit: number;
   now: number;
   leaseMs: number;
+  /**
+   * Caps on running tasks (status `running`, lease not expired), counted by the store atomically with
+   * the claim: a candidate over a cap is skipped (it stays claimable) and the claim goes on with the
+   * candidates after it, so one owner at its cap never holds back the others. @default none
+   */
+  running?: RunningLimits;
 }
 
 /** Outcome of {@link TaskStore.renewLease}. */

@@ -5,6 +5,7 @@ import type { DefinitionOf, TaskLike } from "../engine/task-ref";
 import { InvalidDefinitionError } from "../errors/taskwire-error";
 import type { TaskUser } from "../identity/task-user";
 import type { StepOptions } from "../step/step-options";
+import type { TaskConcurrency } from "../store/running-limits";
 import {
   DEFAULT_TASK_RETRY,
   type ResolvedRetryPolicy,
@@ -104,6 +105,12 @@ export interface TaskOptions<
   retry?: RetryPolicy;
   /** Per-attempt time limit; the attempt fails with `TASK_TIMEOUT` (retriable). @default none */
   timeoutMs?: number;
+  /**
+   * Caps on how many tasks of this name run at once: `max` across owners, `perOwner` for one owner.
+   * Checked by the store when a worker claims (on every node sharing it); a task over a cap stays queued
+   * until a slot frees, it is not refused. @default no cap
+   */
+  concurrency?: TaskConcurrency;
   /** The body. Code outside steps re-runs on replay: keep it deterministic. */
   run(
     input: z.output<TInput>,
@@ -126,6 +133,7 @@ export interface TaskDefinition<
   readonly signals: TSignals;
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs: number | undefined;
+  readonly concurrency: Readonly<TaskConcurrency> | undefined;
   readonly run: TaskOptions<TInput, TResult, TEvents, TSignals>["run"];
 }
 
@@ -243,8 +251,27 @@ export function defineTask<
     signals: Object.freeze({ ...signals }),
     retry: resolveRetryPolicy(options.retry, DEFAULT_TASK_RETRY),
     timeoutMs: options.timeoutMs,
+    concurrency: checkConcurrency(name, options.concurrency),
     run: options.run,
   });
+}
+
+/** Checks `concurrency` (positive integers) and returns a frozen copy. */
+function checkConcurrency(task: string, concurrency: TaskConcurrency | undefined) {
+  if (concurrency === undefined) return undefined;
+  for (const field of ["max", "perOwner"] as const) {
+    const value = concurrency[field];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new InvalidDefinitionError(
+        `Task "${task}" has an invalid concurrency.${field}: use an integer ≥ 1.`,
+        {
+          task,
+          field: `concurrency.${field}`,
+        },
+      );
+    }
+  }
+  return Object.freeze({ max: concurrency.max, perOwner: concurrency.perOwner });
 }
 
 /** Throws unless `event` is a legal, non-reserved event name. */

@@ -17,6 +17,7 @@ import { listConformance } from "./conformance.list";
 import { orderConformance } from "./conformance.order";
 import { raceConformance } from "./conformance.race";
 import { retentionConformance } from "./conformance.retention";
+import { runningLimitsConformance } from "./conformance.running-limits";
 import { settleConformance } from "./conformance.settle";
 import { startLimitsConformance } from "./conformance.start-limits";
 import { walConformance } from "./conformance.wal";
@@ -45,6 +46,7 @@ export function describeStoreConformance(
     listConformance(suite);
     claimConformance(suite);
     orderConformance(suite);
+    runningLimitsConformance(suite);
     walConformance(suite);
     settleConformance(suite);
     watchConformance(suite);
