@@ -35,7 +35,7 @@ function recordingMetrics() {
     sseStreamOpened: () => calls.push("sse open"),
     sseStreamClosed: () => calls.push("sse close"),
     sseReplayed: () => calls.push("sse replay"),
-    httpThrottled: () => calls.push("throttled"),
+    httpThrottled: (limit) => calls.push(`throttled ${limit}`),
   };
   return { metrics, calls, durations };
 }

@@ -99,7 +99,10 @@ describe("bridge metrics", () => {
 
     const limited = await request(h.tw.app).post("/api/tasks/test.quick").set(alice).send({ n: 1 });
     expect(limited.status).toBe(429);
-    expect(await single(metrics, "taskwire_http_throttled_total")).toBe(1);
+    expect(await valuesOf(metrics, "taskwire_http_throttled_total")).toContainEqual({
+      value: 1,
+      labels: { limit: "maxActivePerOwner" },
+    });
 
     release(key);
     await Promise.all([first.ended, second.ended]);

@@ -24,6 +24,6 @@ export interface TaskwireMetrics {
   sseStreamClosed(): void;
   /** An SSE stream opened with a resume cursor (`Last-Event-ID` or `?lastEventId=` above 0). */
   sseReplayed(): void;
-  /** A start was refused with 429 (a per-owner limit). */
-  httpThrottled(): void;
+  /** A start was refused with 429; `limit` is the refusing limit's `details.limit` (`startRate`, `maxQueued`, `maxActivePerOwner`). */
+  httpThrottled(limit: string): void;
 }

@@ -26,7 +26,8 @@ const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300];
  * Taskwire metrics in Prometheus form: `taskwire_tasks_started_total{task}`,
  * `taskwire_tasks_finished_total{task,status}`, `taskwire_step_duration_seconds{task}`,
  * `taskwire_queue_wait_seconds{task}`, `taskwire_lease_reclaims_total{task}`, `taskwire_sse_streams_open`,
- * `taskwire_sse_replays_total`, `taskwire_http_throttled_total`. Labels are task names and statuses only.
+ * `taskwire_sse_replays_total`, `taskwire_http_throttled_total{limit}`. Labels are task names, statuses and
+ * limit names only.
  * @example
  * const metrics = prometheusMetrics();
  * const taskflow = await createTaskflow({ store, metrics });
@@ -80,9 +81,12 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
   });
   const throttled = new Counter({
     name: `${p}http_throttled_total`,
-    help: "Starts refused with 429 (per-owner limits).",
+    help: "Starts refused with 429, by the limit that refused them.",
+    labelNames: ["limit"],
     registers,
   });
+  // Exported as 0 from the start, so a rate() over them works before the first refusal.
+  for (const limit of ["startRate", "maxQueued", "maxActivePerOwner"]) throttled.labels(limit).inc(0);
 
   // prom-client hashes the label object on every call; a child per task name is looked up once.
   const perTask = <T>(make: (task: string) => T) => {
@@ -114,6 +118,6 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     sseStreamOpened: () => streamsOpen.inc(),
     sseStreamClosed: () => streamsOpen.dec(),
     sseReplayed: () => replays.inc(),
-    httpThrottled: () => throttled.inc(),
+    httpThrottled: (limit) => throttled.labels(limit).inc(),
   };
 }

@@ -126,7 +126,9 @@ export class SseBridge {
     try {
       return await this.taskflow.start(task, input as InferTaskInput<DefinitionOf<T>>, startOptions);
     } catch (error) {
-      if (isTaskwireError(error, "BACKPRESSURE")) this.taskflow.metrics?.httpThrottled(); // answered 429
+      // Answered 429; labelled by the limit that refused the start.
+      if (isTaskwireError(error, "BACKPRESSURE"))
+        this.taskflow.metrics?.httpThrottled(String(error.details?.limit ?? "unknown"));
       throw error;
     }
   }
