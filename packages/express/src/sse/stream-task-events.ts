@@ -174,6 +174,12 @@ async function pump(
       const data =
         event.name === "failed" ? { error: publicTaskError(event.data.error, production) } : event.data;
       const frame = formatSseFrame({ id: event.seq, event: event.name, data });
+      // Frames of one tick (a replayed page arrives as a burst of microtasks) leave in one socket write
+      // and one chunk: uncorked once the burst is over, before any I/O.
+      if (res.writableCorked === 0) {
+        res.cork();
+        process.nextTick(() => res.uncork());
+      }
       const ok = res.write(frame);
       stream.lastSeq = event.seq;
       // The subscription ends after the task's CURRENT terminal event (core decides): an earlier one of a
