@@ -1,0 +1,7 @@
+import type { Section } from "../section";
+export const recoverySection: Section = {
+  name: "recovery",
+  async run() {
+    return { rows: [], samples: [] };
+  },
+};
