@@ -11,6 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { disposeChildScripts } from "./child-script";
 import { parseConfig, type SectionName } from "./config";
 import { collectEnvironment, describeEnvironment } from "./environment";
 import { formatTable, type Row } from "./report";
@@ -67,6 +68,7 @@ for (const name of config.sections) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+await disposeChildScripts();
 const seconds = (Date.now() - startedAt) / 1000;
 
 log("");
