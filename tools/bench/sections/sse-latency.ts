@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createTaskflow, type Taskflow } from "@taskwire/core";
+import { createTaskflow } from "@taskwire/core";
 import { sqliteStore } from "@taskwire/sqlite";
 import { pino } from "pino";
 import { noop3 } from "../noop3";
