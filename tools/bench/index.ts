@@ -51,7 +51,8 @@ const environment = await collectEnvironment(
 );
 const startedAt = Date.now();
 const rows: Row[] = [];
-const results: Record<string, Omit<SectionResult, "rows"> & { seconds: number }> = {};
+const results: Record<string, Partial<Omit<SectionResult, "rows">> & { seconds: number; error?: string }> =
+  {};
 for (const name of config.sections) {
   const dir = mkdtempSync(join(tmpdir(), `taskwire-bench-${name}-`));
   const t0 = Date.now();
@@ -64,6 +65,10 @@ for (const name of config.sections) {
       details: result.details,
       seconds: (Date.now() - t0) / 1000,
     };
+  } catch (error) {
+    // One broken section must not cost the others' figures: report it, go on, exit 1 at the end.
+    log(`  ${name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    results[name] = { seconds: (Date.now() - t0) / 1000, error: String(error) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,3 +93,8 @@ writeFileSync(
   `${JSON.stringify({ environment, config, seconds, rows, sections: results }, null, 2)}\n`,
 );
 log(`JSON: ${relative(process.cwd(), config.out) || config.out}`);
+const failed = Object.entries(results).filter(([, r]) => r.error !== undefined);
+if (failed.length > 0) {
+  log(`sections failed: ${failed.map(([name]) => name).join(", ")}`);
+  process.exitCode = 1;
+}

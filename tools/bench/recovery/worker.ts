@@ -16,6 +16,10 @@ export type RecoveryLife =
   | { life: "first"; path: string; leaseMs: number; pollMs: number }
   | { life: "second"; path: string; leaseMs: number; pollMs: number; taskId: string };
 
+// The bench holds our stdin open: when it dies (or ends us), stdin ends and so do we — no orphan server.
+process.stdin.on("close", () => process.exit(0));
+process.stdin.resume();
+
 const config = JSON.parse(process.argv[2] ?? "{}") as RecoveryLife;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -47,6 +47,10 @@ function rssProbe() {
   };
 }
 
+// The bench holds our stdin open: when it dies (or ends us), stdin ends and so do we — no orphan server.
+process.stdin.on("close", () => process.exit(0));
+process.stdin.resume();
+
 const config = JSON.parse(process.argv[2] ?? "{}") as ServerChildConfig;
 const probe = rssProbe();
 let server: Server;
