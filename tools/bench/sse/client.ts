@@ -1,6 +1,4 @@
-import { request } from "node:http";
-import { createParser } from "eventsource-parser";
-import { BENCH_USER } from "./ticks-task";
+import { followStream } from "./follow";
 
 /** What one SSE read got. */
 export interface StreamRead {
@@ -11,44 +9,24 @@ export interface StreamRead {
 }
 
 /**
- * GETs `url` as {@link BENCH_USER} and parses the body with eventsource-parser until the response ends;
- * throws unless it answered 200 and the last event was `completed`. `capture` keeps the raw text.
+ * Reads a finished task's stream to its end (see {@link followStream}): the events parsed and, with
+ * `capture`, the raw body as the server wrote it.
  */
-export function readStream(url: string, capture = false): Promise<StreamRead> {
-  return new Promise((resolve, reject) => {
-    let events = 0;
-    let last = "";
-    let raw = "";
-    const parser = createParser({
-      onEvent: (event) => {
-        events += 1;
-        last = event.event ?? "message";
-      },
-    });
-    const req = request(
-      url,
-      { headers: { "x-forwarded-user": BENCH_USER, accept: "text/event-stream" } },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`GET ${url} answered ${res.statusCode}`));
-          return;
+export async function readStream(url: string, capture = false): Promise<StreamRead> {
+  let events = 0;
+  let raw = "";
+  await followStream(
+    url,
+    () => {
+      events += 1;
+    },
+    capture
+      ? (chunk) => {
+          raw += chunk;
         }
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          if (capture) raw += chunk;
-          parser.feed(chunk);
-        });
-        res.on("end", () => {
-          if (last !== "completed") reject(new Error(`stream ${url} ended after "${last}", not completed`));
-          else resolve(capture ? { events, raw } : { events });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+      : undefined,
+  );
+  return capture ? { events, raw } : { events };
 }
 
 /** Splits a captured SSE body into its blocks (each ending with the blank line), as a server wrote them. */

@@ -5,9 +5,13 @@ import { BENCH_USER } from "./ticks-task";
 /**
  * Follows an SSE stream as {@link BENCH_USER}, calling `onEvent` for each event parsed with
  * eventsource-parser (the `ready` frame included); resolves when the response ends, after checking the
- * last event was `completed`.
+ * last event was `completed`. `onChunk` sees the raw body as it arrives.
  */
-export function followStream(url: string, onEvent: (event: EventSourceMessage) => void): Promise<void> {
+export function followStream(
+  url: string,
+  onEvent: (event: EventSourceMessage) => void,
+  onChunk?: (chunk: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let last = "";
     const parser = createParser({
@@ -30,7 +34,10 @@ export function followStream(url: string, onEvent: (event: EventSourceMessage) =
           return;
         }
         res.setEncoding("utf8");
-        res.on("data", (chunk: string) => parser.feed(chunk));
+        res.on("data", (chunk: string) => {
+          onChunk?.(chunk);
+          parser.feed(chunk);
+        });
         res.on("end", () =>
           last === "completed" ? resolve() : reject(new Error(`stream ended after "${last}"`)),
         );
