@@ -1,10 +1,14 @@
+import { execFileSync } from "node:child_process";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import Database from "better-sqlite3";
+import { REPO_ROOT } from "../bundled-script";
 import { pgEnvironment } from "./pg/schema";
 import { shippedPragmas } from "./raw-sqlite";
 
 /** Where the figures were measured. */
 export interface Environment {
+  /** `git rev-parse HEAD` of the checkout measured (with `-dirty` when it has uncommitted changes). */
+  commit: string;
   node: string;
   sqlite: string;
   sqlitePragmas: { NORMAL: string[]; FULL: string[] };
@@ -24,6 +28,7 @@ export async function collectEnvironment(pgUrl: string, withPostgres: boolean): 
   db.close();
   const cpuList = cpus();
   const environment: Environment = {
+    commit: gitCommit(),
     node: process.version,
     sqlite,
     sqlitePragmas: { NORMAL: shippedPragmas("NORMAL"), FULL: shippedPragmas("FULL") },
@@ -37,13 +42,22 @@ export async function collectEnvironment(pgUrl: string, withPostgres: boolean): 
   return environment;
 }
 
+function gitCommit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    return `${git("rev-parse", "HEAD")}${git("status", "--porcelain") ? "-dirty" : ""}`;
+  } catch {
+    return "unknown";
+  }
+}
+
 /** The environment as two lines for the table's header. */
 export function describeEnvironment(env: Environment): string[] {
   const pg = env.postgres
     ? `; PostgreSQL ${env.postgres.server_version} (fsync=${env.postgres.fsync}, synchronous_commit=${env.postgres.synchronous_commit})`
     : "";
   return [
-    `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryMb} MB, load ${env.loadAverage.join(" ")}`,
+    `commit ${env.commit.slice(0, 12)}; node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryMb} MB, load ${env.loadAverage.join(" ")}`,
     `SQLite ${env.sqlite} in ${env.tmpdir} (${env.sqlitePragmas.NORMAL.join(", ")}; FULL rows: synchronous = FULL)${pg}`,
   ];
 }

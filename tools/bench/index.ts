@@ -9,7 +9,7 @@
  * every row.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { disposeChildScripts } from "./child-script";
 import { parseConfig, type SectionName } from "./config";
@@ -75,11 +75,12 @@ for (const name of config.sections) {
 }
 await disposeChildScripts();
 const seconds = (Date.now() - startedAt) / 1000;
+const loadAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
 
 log("");
 for (const line of describeEnvironment(environment)) log(line);
 log(
-  `median of ${config.repeats} repeat${config.repeats === 1 ? "" : "s"}${config.quick ? " (--quick: tiny sizes, figures meaningless)" : ""}; ${seconds.toFixed(0)} s`,
+  `median of ${config.repeats} repeat${config.repeats === 1 ? "" : "s"}${config.quick ? " (--quick: tiny sizes, figures meaningless)" : ""}; ${seconds.toFixed(0)} s; load at the end ${loadAtEnd.join(" ")}`,
 );
 log("");
 for (const line of formatTable(rows)) log(line);
@@ -90,7 +91,7 @@ log(`targets met: ${withTarget.filter((r) => r.met).length} of ${withTarget.leng
 mkdirSync(dirname(config.out), { recursive: true });
 writeFileSync(
   config.out,
-  `${JSON.stringify({ environment, config, seconds, rows, sections: results }, null, 2)}\n`,
+  `${JSON.stringify({ environment, config, seconds, loadAtEnd, rows, sections: results }, null, 2)}\n`,
 );
 log(`JSON: ${relative(process.cwd(), config.out) || config.out}`);
 const failed = Object.entries(results).filter(([, r]) => r.error !== undefined);
