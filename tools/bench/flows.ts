@@ -50,7 +50,7 @@ export async function spawnResultLatency(dir: string, samples: number): Promise<
       return { n: input.n };
     },
   });
-  await runToCompletion(join(dir, "flows-sequential.db"), def, { n: samples });
+  await runToCompletion(join(dir, `flows-sequential-${Date.now()}.db`), def, { n: samples });
   return latency(times);
 }
 
@@ -66,6 +66,6 @@ export async function fanOutThroughput(dir: string, children: number): Promise<n
       return { n: input.n };
     },
   });
-  const elapsedMs = await runToCompletion(join(dir, "flows-fanout.db"), def, { n: children });
+  const elapsedMs = await runToCompletion(join(dir, `flows-fanout-${Date.now()}.db`), def, { n: children });
   return perSecond(children, elapsedMs);
 }

@@ -4,19 +4,26 @@ import Database from "better-sqlite3";
 import { nsToMs, percentile, perSecond } from "./stats";
 
 /**
- * Raw better-sqlite3 baselines, with the pragmas `sqliteStore` ships (WAL, `synchronous = NORMAL`,
+ * Raw better-sqlite3 baselines, with the pragmas `sqliteStore` ships (WAL, `synchronous` NORMAL or FULL,
  * `foreign_keys = ON`) and a table shaped like its step-checkpoint table. Every transaction is
  * `BEGIN IMMEDIATE … COMMIT` through prepared statements, as the store's write queue issues them; no
  * JavaScript beyond the loop, so these are what the disk and SQLite allow.
  */
 
-/** The pragmas of `@taskwire/sqlite` (packages/sqlite/src/connection.ts), minus the busy timeout. */
-export const SHIPPED_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"] as const;
+/** SQLite `synchronous` levels `sqliteStore` offers. */
+export type Synchronous = "NORMAL" | "FULL";
 
-function open(dir: string, name: string) {
+/** The pragmas of `@taskwire/sqlite` (packages/sqlite/src/connection.ts), minus the busy timeout. */
+export const shippedPragmas = (synchronous: Synchronous): string[] => [
+  "journal_mode = WAL",
+  `synchronous = ${synchronous}`,
+  "foreign_keys = ON",
+];
+
+function open(dir: string, name: string, synchronous: Synchronous) {
   const db = new Database(join(dir, name));
-  for (const pragma of SHIPPED_PRAGMAS) db.pragma(pragma);
-  db.exec(`CREATE TABLE steps (
+  for (const pragma of shippedPragmas(synchronous)) db.pragma(pragma);
+  db.exec(`CREATE TABLE IF NOT EXISTS steps (
     task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
     key      TEXT NOT NULL,
@@ -41,8 +48,8 @@ export interface CommitResult {
 }
 
 /** One INSERT per transaction, `count` times. */
-export function rawCommits(dir: string, count: number): CommitResult {
-  const { db, insert, begin, commit } = open(dir, "raw-commits.db");
+export function rawCommits(dir: string, count: number, synchronous: Synchronous = "NORMAL"): CommitResult {
+  const { db, insert, begin, commit } = open(dir, `raw-commits-${synchronous}.db`, synchronous);
   const latencies: number[] = new Array(count);
   const taskId = randomUUID();
   const started = process.hrtime.bigint();
@@ -71,35 +78,34 @@ function timeOrderedId(): string {
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
 
+/** Settings of {@link rawFloor}. */
+export interface FloorOptions {
+  /** Single-row transactions per task: 3 (one per checkpoint) or 5 (start + 3 checkpoints + settlement). */
+  commitsPerTask: number;
+  durationMs: number;
+  synchronous: Synchronous;
+}
+
 /**
- * The hand-written floor of a 3-step task: per task, three single-row INSERT transactions (one per
- * checkpoint) under a fresh time-ordered task id. `tasksPerTx > 1` batches that many
- * tasks' rows into one transaction (context only: a durable engine cannot batch one task's sequential
- * steps, only concurrent tasks').
+ * The hand-written sequential floor of a 3-step task: per task, `commitsPerTask` single-row INSERT
+ * transactions under a fresh time-ordered task id, one task after another for `durationMs`. Returns
+ * tasks/s. A durable engine must commit the start, each checkpoint and the settlement (5); 3 is the
+ * checkpoints alone. Group commit across concurrent tasks can beat either.
  */
-export function rawFloor(dir: string, tasks: number, tasksPerTx = 0): number {
-  const { db, insert, begin, commit } = open(dir, tasksPerTx > 0 ? "raw-batched.db" : "raw-floor.db");
+export function rawFloor(dir: string, options: FloorOptions): number {
+  const name = `raw-floor-${options.commitsPerTask}-${options.synchronous}.db`;
+  const { db, insert, begin, commit } = open(dir, name, options.synchronous);
+  let tasks = 0;
   const started = process.hrtime.bigint();
-  if (tasksPerTx === 0) {
-    for (let t = 0; t < tasks; t++) {
-      const taskId = timeOrderedId();
-      for (let position = 0; position < 3; position++) {
-        begin.run();
-        insert.run(taskId, position, `s${position}#0`, "null", 0, Date.now());
-        commit.run();
-      }
-    }
-  } else {
-    for (let t = 0; t < tasks; t += tasksPerTx) {
+  const deadline = Date.now() + options.durationMs;
+  while (Date.now() < deadline) {
+    const taskId = timeOrderedId();
+    for (let position = 0; position < options.commitsPerTask; position++) {
       begin.run();
-      for (let k = t; k < Math.min(tasks, t + tasksPerTx); k++) {
-        const taskId = timeOrderedId();
-        for (let position = 0; position < 3; position++) {
-          insert.run(taskId, position, `s${position}#0`, "null", 0, Date.now());
-        }
-      }
+      insert.run(taskId, position, `s${position}#0`, "null", 0, Date.now());
       commit.run();
     }
+    tasks += 1;
   }
   const elapsed = nsToMs(process.hrtime.bigint() - started);
   db.close();

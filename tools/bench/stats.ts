@@ -43,3 +43,12 @@ export async function timeEach(samples: number, fn: (i: number) => Promise<unkno
   }
   return latency(times);
 }
+
+/** The per-key medians of `samples` (records with the same numeric keys). */
+export function medians<K extends string>(samples: ReadonlyArray<Record<K, number>>): Record<K, number> {
+  const first = samples[0];
+  if (!first) throw new Error("no samples");
+  return Object.fromEntries(
+    (Object.keys(first) as K[]).map((key) => [key, median(samples.map((s) => s[key]))]),
+  ) as Record<K, number>;
+}

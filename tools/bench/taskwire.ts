@@ -1,86 +1,58 @@
 import { join } from "node:path";
-import { createTaskflow, defineTask, type TaskflowOptions, type TaskStore } from "@taskwire/core";
+import { createTaskflow, defineTask, type TaskflowOptions } from "@taskwire/core";
 import { sqliteStore } from "@taskwire/sqlite";
 import Database from "better-sqlite3";
 import { pino } from "pino";
 import { z } from "zod";
+import { type ClosedLoopResult, closedLoop, completionStore } from "./closed-loop";
 import { noop3 } from "./noop3";
+import type { Synchronous } from "./raw-sqlite";
 import { nsToMs, percentile, perSecond } from "./stats";
 
 const silent = pino({ level: "silent" });
 
-/**
- * Calls `onCompleted` after each durable `completed` settlement (the store call resolved). A plain object
- * with the store's methods bound once, not a Proxy: a Proxy trap plus a fresh bound function on every
- * store call is harness cost (~7 calls per task) that the engine would be charged for.
- */
-function countingStore(inner: TaskStore, onCompleted: () => void): TaskStore {
-  const store: Record<string, unknown> = { kind: inner.kind };
-  for (let proto = Object.getPrototypeOf(inner); proto && proto !== Object.prototype; ) {
-    for (const key of Object.getOwnPropertyNames(proto)) {
-      const value = (inner as unknown as Record<string, unknown>)[key];
-      if (key !== "constructor" && !(key in store) && typeof value === "function")
-        store[key] = value.bind(inner);
-    }
-    proto = Object.getPrototypeOf(proto);
-  }
-  const settleTask: TaskStore["settleTask"] = async (lease, settlement, now) => {
-    await inner.settleTask(lease, settlement, now);
-    if (settlement.status === "completed") onCompleted();
-  };
-  store.settleTask = settleTask;
-  return store as unknown as TaskStore;
-}
-
 /** Settings of the end-to-end throughput measurement. */
 export interface ThroughputOptions {
-  tasks: number;
+  durationMs: number;
   /** Worker concurrency (tasks run at once). */
   concurrency: number;
-  /** Concurrent callers issuing `taskflow.start` (like that many HTTP requests in flight). */
+  /** Concurrent callers, each starting a task and waiting for its completion, then the next. */
   starters: number;
+  synchronous?: Synchronous;
   /** Extra taskflow options (metrics, tracing) of a variant; its database file is named after `variant`. */
   variant?: { name: string; options: Partial<TaskflowOptions> };
 }
 
+/** What a throughput run measured: tasks/s, and how many tasks completed (checked in the file). */
+export type ThroughputResult = ClosedLoopResult;
+
 /**
- * No-op 3-step tasks end to end on a SQLite file: `starters` callers start `tasks` tasks through
- * `taskflow.start`; the in-process worker runs them; the clock stops when the last `completed`
- * settlement is durable. Returns tasks/s (and checks every task really completed).
+ * No-op 3-step tasks end to end on a fresh SQLite file: `starters` callers each loop `taskflow.start`
+ * and wait until that task's `completed` settlement is durable (seen at the store, so no subscription
+ * cost is charged) for `durationMs`; the in-process worker runs them. Returns tasks/s and checks in the
+ * file that every started task completed.
  */
-export async function taskwireThroughput(dir: string, options: ThroughputOptions): Promise<number> {
-  const path = join(dir, `taskwire-throughput${options.variant ? `-${options.variant.name}` : ""}.db`);
-  let completed = 0;
-  let allDone!: () => void;
-  const done = new Promise<void>((resolve) => {
-    allDone = resolve;
-  });
-  const store = countingStore(sqliteStore({ path }), () => {
-    completed += 1;
-    if (completed === options.tasks) allDone();
-  });
+export async function taskwireThroughput(dir: string, options: ThroughputOptions): Promise<ThroughputResult> {
+  const synchronous = options.synchronous ?? "NORMAL";
+  const path = join(
+    dir,
+    `taskwire-${synchronous}-${options.starters}${options.variant ? `-${options.variant.name}` : ""}-${Date.now()}.db`,
+  );
+  const completions = completionStore(sqliteStore({ path, synchronous }));
   const taskflow = await createTaskflow({
-    store,
+    store: completions.store,
     logger: silent,
     concurrency: options.concurrency,
     ...options.variant?.options,
   });
-  const ref = taskflow.task(noop3);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: options.starters }, async () => {
-      while (next < options.tasks) await taskflow.start(ref, { i: next++ });
-    }),
-  );
-  await done;
-  const elapsed = nsToMs(process.hrtime.bigint() - started);
+  taskflow.task(noop3);
+  const { tasks, tasksPerSec } = await closedLoop(taskflow, completions, options);
   await taskflow.shutdown();
   const check = new Database(path, { readonly: true });
   const count = check.prepare("SELECT count(*) FROM taskwire_tasks WHERE status = 'completed'").pluck().get();
   check.close();
-  if (count !== options.tasks) throw new Error(`expected ${options.tasks} completed tasks, found ${count}`);
-  return perSecond(options.tasks, elapsed);
+  if (count !== tasks) throw new Error(`expected ${tasks} completed tasks, found ${count}`);
+  return { tasksPerSec, tasks };
 }
 
 /** Per-step latency of one task running alone. */
@@ -113,7 +85,7 @@ export async function taskwireStepLatency(dir: string, steps: number): Promise<S
     },
   });
   const taskflow = await createTaskflow({
-    store: sqliteStore({ path: join(dir, "taskwire-steps.db") }),
+    store: sqliteStore({ path: join(dir, `taskwire-steps-${Date.now()}.db`) }),
     logger: silent,
   });
   const { taskId } = await taskflow.start(taskflow.task(def), { steps });

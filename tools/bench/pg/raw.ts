@@ -26,14 +26,14 @@ const INSERT = (schema: string) => ({
 });
 
 /**
- * The hand-written floor: a "3-step task" is three single-row INSERTs, each its own autocommit
- * transaction (durable, like a checkpoint), on a connection the starter holds. `concurrency` starters
- * run for `durationMs`; returns tasks/s.
+ * The hand-written floor: a "3-step task" is `commitsPerTask` single-row INSERTs (3: the checkpoints; 5:
+ * also the start and the settlement), each its own autocommit transaction (durable, like a checkpoint),
+ * on a connection the starter holds. `concurrency` starters run for `durationMs`; returns tasks/s.
  */
 export async function rawFloor(
   pool: pg.Pool,
   schema: string,
-  options: { concurrency: number; durationMs: number },
+  options: { concurrency: number; durationMs: number; commitsPerTask: number },
 ): Promise<number> {
   const insert = INSERT(schema);
   let tasks = 0;
@@ -45,7 +45,7 @@ export async function rawFloor(
       try {
         while (Date.now() < deadline) {
           const id = timeOrderedId();
-          for (let position = 0; position < 3; position++) {
+          for (let position = 0; position < options.commitsPerTask; position++) {
             await client.query({ ...insert, values: [id, position, String(position + 1), Date.now()] });
           }
           tasks += 1;

@@ -1,9 +1,11 @@
 import { createTaskflow, defineTask, type Taskflow } from "@taskwire/core";
 import { postgresStore } from "@taskwire/postgres";
+import type pg from "pg";
 import { pino } from "pino";
 import { z } from "zod";
+import { type CompletionStore, completionStore } from "../closed-loop";
 import { noop3 } from "../noop3";
-import { type Latency, nsToMs, perSecond, timeEach } from "../stats";
+import { type Latency, timeEach } from "../stats";
 
 const silent = pino({ level: "silent" });
 
@@ -15,48 +17,32 @@ export interface PgTarget {
   poolSize: number;
 }
 
-/** A taskflow on `postgresStore` (worker concurrency 16 unless given). */
-export function openTaskflow(target: PgTarget, concurrency = 16): Promise<Taskflow> {
-  return createTaskflow({
-    store: postgresStore({ connectionString: target.url, schema: target.schema, max: target.poolSize }),
-    logger: silent,
-    concurrency,
-  });
-}
-
-/** Starts `task` and waits for its terminal event through `subscribe`; throws unless it completed. */
-export async function runToCompletion(taskflow: Taskflow, i: number): Promise<void> {
-  const { taskId } = await taskflow.start(noop3, { i });
-  for await (const event of taskflow.subscribe(taskId)) {
-    if (event.name === "completed") return;
-    if (event.name === "failed" || event.name === "cancelled")
-      throw new Error(`task ${taskId} ${event.name}`);
-  }
-  throw new Error(`task ${taskId} ended without a terminal event`);
+/** A taskflow on PostgreSQL whose `completed` settlements can be awaited (see `closedLoop`). */
+export interface PgTaskflow {
+  taskflow: Taskflow;
+  completions: CompletionStore;
 }
 
 /**
- * No-op 3-step tasks end to end: `starters` callers each loop `taskflow.start` + `subscribe` until the
- * terminal `completed` event for `durationMs`; the in-process worker (concurrency ≥ starters) runs them
- * (a start claims its task at once when the worker has a free slot). Returns tasks/s.
+ * A taskflow on `postgresStore` (worker concurrency 16 unless given; `noop3` registered), on `pool` when
+ * given (a counting pool), else on a pool of `poolSize` the store creates.
  */
-export async function taskwireThroughput(
-  taskflow: Taskflow,
-  options: { starters: number; durationMs: number },
-): Promise<number> {
-  let tasks = 0;
-  let next = 0;
-  const started = process.hrtime.bigint();
-  const deadline = Date.now() + options.durationMs;
-  await Promise.all(
-    Array.from({ length: options.starters }, async () => {
-      while (Date.now() < deadline) {
-        await runToCompletion(taskflow, next++);
-        tasks += 1;
-      }
-    }),
-  );
-  return perSecond(tasks, nsToMs(process.hrtime.bigint() - started));
+export async function openTaskflow(
+  target: PgTarget,
+  options: { concurrency?: number; pool?: pg.Pool; worker?: boolean } = {},
+): Promise<PgTaskflow> {
+  const connection = options.pool
+    ? { pool: options.pool }
+    : { connectionString: target.url, max: target.poolSize };
+  const completions = completionStore(postgresStore({ ...connection, schema: target.schema }));
+  const taskflow = await createTaskflow({
+    store: completions.store,
+    logger: silent,
+    concurrency: options.concurrency ?? 16,
+    worker: options.worker ?? true,
+  });
+  taskflow.task(noop3);
+  return { taskflow, completions };
 }
 
 /**
