@@ -1,3 +1,4 @@
+import { buildDebounceStatements } from "./debounce-sql";
 import { buildFlowStatements } from "./flows-sql";
 import { buildLimitStatements } from "./limits-sql";
 import { buildRetentionStatements } from "./retention-sql";
@@ -41,6 +42,7 @@ export function buildStatements(schema: string) {
     ...buildFlowStatements(t),
     ...buildRetentionStatements(t),
     ...buildLimitStatements(schema),
+    ...buildDebounceStatements(t),
 
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),

@@ -1,5 +1,6 @@
 import type { StepRecord } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
+import { type DebounceStatements, prepareDebounceStatements } from "./debounce";
 import { type FlowStatements, prepareFlowStatements } from "./flow-statements";
 import { prepareRetentionStatements, type RetentionStatements } from "./retention";
 import { TASK_COLUMNS, type TaskRow, type TaskValues } from "./rows";
@@ -99,7 +100,7 @@ export type InsertStepParams = [
 ];
 
 /** The prepared statements of one connection (see {@link prepareStatements}). */
-export interface Statements extends FlowStatements, RetentionStatements {
+export interface Statements extends FlowStatements, RetentionStatements, DebounceStatements {
   begin: Stmt<[]>;
   commit: Stmt<[]>;
   rollback: Stmt<[]>;
@@ -147,6 +148,7 @@ export function prepareStatements(db: Db): Statements {
   return {
     ...prepareFlowStatements(p),
     ...prepareRetentionStatements(p),
+    ...prepareDebounceStatements(p),
     begin: p<[]>("BEGIN IMMEDIATE"),
     commit: p<[]>("COMMIT"),
     rollback: p<[]>("ROLLBACK"),

@@ -60,6 +60,7 @@ export class Worker {
   #unwatchCancels: Unwatch | undefined;
   #unwatchWork: Unwatch | undefined;
   #wakeTimers = new Set<() => void>();
+  #debounceWakes = new Map<string, () => void>();
 
   constructor(deps: RunnerDeps, options: WorkerOptions) {
     this.#deps = deps;
@@ -122,13 +123,39 @@ export class Worker {
     this.#bell.ring();
   }
 
-  /** Wakes the worker at `at` (a retry's `runAt`). */
-  wakeAt(at: number): void {
-    const cancel = this.#deps.clock.setTimer(() => {
+  /** Wakes the worker at `at` (a retry's `runAt`); returns a function that cancels it. */
+  wakeAt(at: number, onFire?: () => void): () => void {
+    const { clock } = this.#deps;
+    const cancel = clock.setTimer(() => {
       this.#wakeTimers.delete(cancel);
+      onFire?.();
       this.wake();
-    }, at - this.#deps.clock.now());
+    }, at - clock.now());
     this.#wakeTimers.add(cancel);
+    return () => {
+      this.#wakeTimers.delete(cancel);
+      cancel();
+    };
+  }
+
+  /**
+   * Wakes the worker at a debounced task's `runAt`. One timer per task: every start of a window pushes the
+   * task's `runAt`, and only the last one matters (a burst of starts must not leave a burst of timers). A
+   * timer that fires before `at` on the clock (timers may round early) is armed again, so the task is never
+   * left for the poll.
+   */
+  wakeDebounced(taskId: string, at: number): void {
+    this.#debounceWakes.get(taskId)?.();
+    const arm = (): void => {
+      this.#debounceWakes.set(
+        taskId,
+        this.wakeAt(at, () => {
+          this.#debounceWakes.delete(taskId);
+          if (this.#deps.clock.now() < at && !this.#stopping) arm();
+        }),
+      );
+    };
+    arm();
   }
 
   /** Stops a local run because its task was cancelled (the cancel watch does this for remote requests). */
@@ -143,6 +170,7 @@ export class Worker {
     this.#bell.ring();
     await this.#loop;
     for (const cancel of this.#wakeTimers) cancel();
+    this.#debounceWakes.clear();
     const handles = [...this.#running.values()];
     for (const handle of handles) handle.stop("shutdown");
     let timeout: NodeJS.Timeout | undefined;
