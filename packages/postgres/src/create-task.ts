@@ -1,6 +1,6 @@
 import {
-  claimsAtInsert,
   type CreateTaskResult,
+  claimsAtInsert,
   type DebounceSpec,
   type NewTask,
   newTaskRecord,
@@ -91,7 +91,9 @@ async function insertLimited(
   const { sql } = db;
   const idem = spec.idempotency;
   const readKey = async () =>
-    idem ? run<CreatedRow>(sql.readIdempotent, [spec.owner, spec.name, idem.key, idem.inputHash, spec.now]) : [];
+    idem
+      ? run<CreatedRow>(sql.readIdempotent, [spec.owner, spec.name, idem.key, idem.inputHash, spec.now])
+      : [];
   if (spec.maxActivePerOwner !== undefined) await run(sql.lockOwner, [schema, spec.owner]);
   const [held] = await readKey();
   if (held) throw new Undo(toCreateResult(held, spec));
@@ -121,7 +123,8 @@ async function insertLimited(
     await run(sql.lockQueued, [schema]);
     const [count] = await run<{ queued: number }>(sql.countQueued, []);
     const queued = count?.queued ?? 0;
-    if (queued >= spec.maxQueued) throw new Undo({ created: false, limited: true, limit: "maxQueued", queued });
+    if (queued >= spec.maxQueued)
+      throw new Undo({ created: false, limited: true, limit: "maxQueued", queued });
   }
   let rows = idem
     ? await run<CreatedRow>(sql.createIdempotent, [...values, idem.key, idem.inputHash, idem.expiresAt])

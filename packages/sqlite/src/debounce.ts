@@ -4,8 +4,14 @@ import type { Prepare, Stmt } from "./sql";
 
 /** The prepared statements of debounced starts; part of `Statements`. */
 export interface DebounceStatements {
-  getDebounce: Stmt<[owner: string, name: string, key: string], { task_id: string; max_run_at: number | null }>;
-  foldDebounced: Stmt<[input: string, identity: string | null, runAt: number, now: number, id: string], TaskRow>;
+  getDebounce: Stmt<
+    [owner: string, name: string, key: string],
+    { task_id: string; max_run_at: number | null }
+  >;
+  foldDebounced: Stmt<
+    [input: string, identity: string | null, runAt: number, now: number, id: string],
+    TaskRow
+  >;
   putDebounce: Stmt<[owner: string, name: string, key: string, taskId: string, maxRunAt: number | null]>;
 }
 

@@ -1,8 +1,8 @@
 import {
   type ClaimedTask,
   type ClaimRequest,
-  claimsAtInsert,
   type CreateTaskResult,
+  claimsAtInsert,
   isTerminalStatus,
   type Lease,
   type LeaseState,

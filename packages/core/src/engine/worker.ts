@@ -140,22 +140,39 @@ export class Worker {
 
   /**
    * Wakes the worker at a debounced task's `runAt`. One timer per task: every start of a window pushes the
-   * task's `runAt`, and only the last one matters (a burst of starts must not leave a burst of timers). A
-   * timer that fires before `at` on the clock (timers may round early) is armed again, so the task is never
-   * left for the poll.
+   * task's `runAt`, and only the last one matters (a burst of starts must not leave a burst of timers). When
+   * it fires, the task is read again: a start on another node may have pushed `runAt` further, and the
+   * timer is then armed for that time, so the task is not left for the poll.
    */
   wakeDebounced(taskId: string, at: number): void {
     this.#debounceWakes.get(taskId)?.();
-    const arm = (): void => {
-      this.#debounceWakes.set(
-        taskId,
-        this.wakeAt(at, () => {
-          this.#debounceWakes.delete(taskId);
-          if (this.#deps.clock.now() < at && !this.#stopping) arm();
-        }),
+    const cancel = this.wakeAt(at, () => {
+      if (this.#debounceWakes.get(taskId) === cancel) this.#debounceWakes.delete(taskId);
+      void this.#rearmDebounced(taskId);
+    });
+    this.#debounceWakes.set(taskId, cancel);
+  }
+
+  async #rearmDebounced(taskId: string): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      const task = await this.#store.getTask(taskId);
+      // Still waiting out its period (pushed by another node's start, or the timer fired early): wait again.
+      const pending = task?.status === "queued" && task.claims === 0;
+      if (
+        pending &&
+        task.runAt > this.#deps.clock.now() &&
+        !this.#debounceWakes.has(taskId) &&
+        !this.#stopping
+      )
+        this.wakeDebounced(taskId, task.runAt);
+    } catch (error) {
+      // The poll still finds the task; a failed read only costs latency.
+      this.#logger.warn(
+        { event: "worker.debounce_read_failed", taskId, err: error },
+        "debounce re-check failed",
       );
-    };
-    arm();
+    }
   }
 
   /** Stops a local run because its task was cancelled (the cancel watch does this for remote requests). */
