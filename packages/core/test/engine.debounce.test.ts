@@ -4,7 +4,7 @@ import { z } from "zod";
 import { DEBOUNCE_LIMITS, defineTask, isTaskwireError, runInUserContext, type Taskflow } from "../src/index";
 import { collect, makeTaskflow } from "./helpers";
 
-const PERIOD = 150;
+const PERIOD = 300;
 
 /** A task that records each run's input and when it began. */
 function recorder(name: string) {

@@ -54,7 +54,7 @@ describe("POST /tasks/:name with Debounce-Key", () => {
 
   it("streams the debounced run to every caller with Accept: text/event-stream", async () => {
     const h = await makeHarness(onTestFinished);
-    const headers = { "Debounce-Key": "doc-2", "Debounce-Period-Ms": "150", Accept: "text/event-stream" };
+    const headers = { "Debounce-Key": "doc-2", "Debounce-Period-Ms": "400", Accept: "text/event-stream" };
     const [a, b] = await Promise.all([
       start(h.tw.app, alice, headers, 1),
       start(h.tw.app, alice, headers, 2),

@@ -55,7 +55,7 @@ describePg(env, "debounced starts across PostgreSQL nodes", () => {
   it("a start on another node pushes the run: the worker re-arms for the pushed runAt", async () => {
     runs.length = 0;
     const [a, b] = [await node(true), await node(false)];
-    const debounce = { key: "doc-3", periodMs: 200 };
+    const debounce = { key: "doc-3", periodMs: 500 };
     const first = await a.start(def, { n: 1 }, { debounce });
     // A later start on the worker-less node: node a's timer fires before the pushed runAt.
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -73,7 +73,7 @@ describePg(env, "debounced starts across PostgreSQL nodes", () => {
   it("three sequential starts run once, with the last input", async () => {
     runs.length = 0;
     const a = await node(true);
-    const debounce = { key: "doc-2", periodMs: 150 };
+    const debounce = { key: "doc-2", periodMs: 400 };
     const results = [];
     for (let n = 1; n <= 3; n++) results.push(await a.start(def, { n }, { debounce }));
     expect(new Set(results.map((r) => r.taskId)).size).toBe(1);

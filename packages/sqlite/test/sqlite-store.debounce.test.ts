@@ -34,7 +34,7 @@ describe("debounced starts on a SQLite file", () => {
   it("three starts within the period run once, with the last input; every caller got the same id", async () => {
     runs.length = 0;
     const taskflow = await open(join(tempDir(), "tasks.db"), true);
-    const debounce = { key: "doc-1", periodMs: 200 };
+    const debounce = { key: "doc-1", periodMs: 400 };
     const results = [];
     for (let n = 1; n <= 3; n++) results.push(await taskflow.start(def, { n }, { debounce }));
     expect(results.map((r) => r.created)).toEqual([true, false, false]);
@@ -51,7 +51,7 @@ describe("debounced starts on a SQLite file", () => {
     runs.length = 0;
     const path = join(tempDir(), "tasks.db");
     const [a, b] = [await open(path, true), await open(path, false)];
-    const debounce = { key: "doc-2", periodMs: 250 };
+    const debounce = { key: "doc-2", periodMs: 1000 };
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, n) => (n % 2 ? b : a).start(def, { n }, { debounce })),
     );
