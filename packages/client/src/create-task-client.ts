@@ -1,4 +1,4 @@
-import type { AnyTaskDefinition, DefinitionOf, TaskId, TaskLike } from "@taskwire/core";
+import type { AnyTaskDefinition, DebounceOptions, DefinitionOf, TaskId, TaskLike } from "@taskwire/core";
 import { HttpTransport, segment, type TaskClientOptions } from "./http";
 import { createSubscription, type SubscribeOptions, type TaskSubscription } from "./subscribe";
 import type {
@@ -20,6 +20,12 @@ export interface StartOptions {
    * first run instead of starting another. `"input"` derives the key from the input on the server.
    */
   idempotencyKey?: string;
+  /**
+   * Sent as `Debounce-Key`, `Debounce-Period-Ms` (and `Debounce-Max-Wait-Ms`): starts with the same key
+   * within the period fold into one run with the latest input, and all answer its task id. Not combined
+   * with `idempotencyKey` (the server answers 400).
+   */
+  debounce?: DebounceOptions;
   signal?: AbortSignal;
 }
 
@@ -142,6 +148,12 @@ export function createTaskClient<TTasks extends TaskMap = Record<string, AnyTask
   const start = (name: string, input: unknown, startOptions: StartOptions = {}) => {
     const headers: Record<string, string> = {};
     if (startOptions.idempotencyKey !== undefined) headers["Idempotency-Key"] = startOptions.idempotencyKey;
+    const { debounce } = startOptions;
+    if (debounce !== undefined) {
+      headers["Debounce-Key"] = debounce.key;
+      headers["Debounce-Period-Ms"] = String(debounce.periodMs);
+      if (debounce.maxWaitMs !== undefined) headers["Debounce-Max-Wait-Ms"] = String(debounce.maxWaitMs);
+    }
     return http.json<StartResponse>("POST", `/tasks/${segment(name)}`, {
       // `undefined` is not JSON: an omitted input is an empty object (every default applies).
       body: input === undefined ? {} : input,
@@ -177,8 +189,8 @@ export function createTaskClient<TTasks extends TaskMap = Record<string, AnyTask
       return http.json("POST", `/tasks/${segment(taskId)}/retry`, { signal: requestOptions.signal });
     },
     async run(name: string, input: unknown, runOptions: RunOptions = {}) {
-      const { idempotencyKey, signal, onStart, ...subscribeOptions } = runOptions;
-      const started = await start(name, input, { idempotencyKey, signal });
+      const { idempotencyKey, debounce, signal, onStart, ...subscribeOptions } = runOptions;
+      const started = await start(name, input, { idempotencyKey, debounce, signal });
       onStart?.(started);
       // Not iterable: nobody can read its queue, so events are not held.
       return createSubscription(http, started.taskId, { ...subscribeOptions, signal, afterSeq: 0 }, false)

@@ -128,6 +128,23 @@ describe("start options and limits", () => {
     allow(key, 1);
   });
 
+  it("debounce: starts of one key fold into one task; a malformed option is a 400 naming the header", async () => {
+    const { tw, http } = await pacedServer(onTestFinished);
+    const client = createTaskClient({ baseUrl: `${http.base}/api`, headers: alice });
+    const key = newKey();
+    const debounce = { key, periodMs: 60_000, maxWaitMs: 120_000 };
+    const first = await client.start<Paced>("client.paced", { key, ticks: 1 }, { debounce });
+    const second = await client.start<Paced>("client.paced", { key, ticks: 2 }, { debounce });
+    expect(first.created).toBe(true);
+    expect(second).toMatchObject({ taskId: first.taskId, created: false });
+    expect(JSON.parse((await tw.taskflow.store.getTask(first.taskId))!.input)).toMatchObject({ ticks: 2 });
+    const bad = await client
+      .start<Paced>("client.paced", { key, ticks: 1 }, { debounce: { key, periodMs: 10, maxWaitMs: 5 } })
+      .catch((e: unknown) => e);
+    expect(bad).toMatchObject({ status: 400, details: { field: "Debounce-Max-Wait-Ms" } });
+    await tw.taskflow.cancel(first.taskId);
+  });
+
   it("exposes a 429's Retry-After as retryAfterMs", async () => {
     const { http } = await pacedServer(onTestFinished, {
       limits: { maxActiveTasksPerOwner: 1, retryAfterSeconds: 2 },

@@ -5,6 +5,8 @@
 
 /** The engine's clock (a fake one drives time in tests). */
 export { type Clock, systemClock } from "./clock/clock";
+/** `StartOptions.debounce` and its bounds. */
+export { DEBOUNCE_LIMITS, type DebounceOptions } from "./engine/debounce-options";
 export type { ChildHandle, SpawnOptions } from "./engine/flows";
 export type { TaskRegistration } from "./engine/registry";
 export type { TaskflowLimits } from "./engine/start-limits";

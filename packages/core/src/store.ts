@@ -21,8 +21,8 @@ export {
 export { childEventData } from "./store/child-event";
 /** The one in-process watcher registry behind `watchEvents` / `watchCancels`. */
 export { LocalDoorbells, type LocalDoorbellsOptions, reportWatcherError } from "./store/local-doorbells";
-/** The record `createTask` inserts. */
-export { newTaskRecord } from "./store/new-task-record";
+/** The record `createTask` inserts, and whether it is inserted claimed. */
+export { claimsAtInsert, newTaskRecord } from "./store/new-task-record";
 /** Running caps of `claimTasks` (every store plans a limited claim with these). */
 export {
   type CandidateQuery,
@@ -52,6 +52,8 @@ export {
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
+  type DebouncedResult,
+  type DebounceSpec,
   type EventRecord,
   type IdempotencySpec,
   isEmittedEventName,

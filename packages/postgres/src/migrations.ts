@@ -184,6 +184,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "debounce_windows",
+    // One row per debounce key (owner, task name, key): its current window's task and the cap of that
+    // task's run_at (`maxWaitMs`; null without one). A debounced start upserts the row first: its row lock
+    // serialises the starts of one key across nodes. Deleted with its task by retention and erasure
+    // (no foreign keys here, as elsewhere), through the task index.
+    sql: (s) => `
+      CREATE TABLE ${s}.debounce (
+        owner text NOT NULL,
+        task_name text NOT NULL,
+        key text NOT NULL,
+        task_id text COLLATE "C" NOT NULL,
+        max_run_at bigint,
+        PRIMARY KEY (owner, task_name, key)
+      );
+      CREATE INDEX debounce_task_idx ON ${s}.debounce (task_id);
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

@@ -2,7 +2,7 @@ import { statement, type Tables, TERMINAL } from "./sql-kit";
 
 /** The statements of retention (`purgeTasks`) and erasure (`deleteTasksOfOwner`). */
 export function buildRetentionStatements(t: Tables) {
-  const { tasks, steps, events, signals, idempotency } = t;
+  const { tasks, steps, events, signals, idempotency, debounce } = t;
   return {
     /**
      * $1 schema. Takes the schema's retention lock for this transaction, or answers false at once when
@@ -57,6 +57,13 @@ export function buildRetentionStatements(t: Tables) {
      * after its parent, tends to go first), locked: waits for a writer holding one (a statement, never
      * longer), so the next statement sees everything that writer committed.
      */
+    /**
+     * $1 owner. Erasure's first statement: the owner's debounce windows, before any task row is locked. A
+     * debounced start locks its window row, then its task: taking the windows first keeps that order here
+     * too, so erasure and a start never deadlock.
+     */
+    deleteOwnerDebounce: statement(`DELETE FROM ${debounce} WHERE owner = $1::text`),
+
     lockOwnerTasks: statement(`
       SELECT id FROM ${tasks} WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2::bigint
       FOR UPDATE`),
@@ -74,6 +81,8 @@ export function buildRetentionStatements(t: Tables) {
         DELETE FROM ${signals} WHERE task_id = ANY($1::text[])
       ), d_keys AS (
         DELETE FROM ${idempotency} WHERE task_id = ANY($1::text[])
+      ), d_debounce AS (
+        DELETE FROM ${debounce} WHERE task_id = ANY($1::text[])
       ), d_tasks AS (
         DELETE FROM ${tasks} WHERE id = ANY($1::text[]) RETURNING id
       )

@@ -36,7 +36,8 @@ export async function purgeTasks(db: StoreDb, schema: string, request: PurgeRequ
 }
 
 /**
- * `TaskStore.deleteTasksOfOwner` in one short transaction: the owner's newest tasks locked, then deleted.
+ * `TaskStore.deleteTasksOfOwner` in one short transaction: the owner's debounce windows deleted, the owner's
+ * newest tasks locked, then deleted.
  * A deadlock with a writer (which locks a child, then its parent) is retried: the batch was rolled back.
  */
 export async function deleteTasksOfOwner(db: StoreDb, owner: string, limit: number): Promise<number> {
@@ -44,6 +45,7 @@ export async function deleteTasksOfOwner(db: StoreDb, owner: string, limit: numb
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(async (run) => {
+        await run(db.sql.deleteOwnerDebounce, [owner]);
         const locked = await run<{ id: string }>(db.sql.lockOwnerTasks, [owner, limit]);
         await run(db.sql.deleteBucket, [owner]);
         return deleteTasks(

@@ -27,6 +27,7 @@ export function tableNames(schema: string) {
     events: `${s}.events`,
     idempotency: `${s}.idempotency`,
     signals: `${s}.signals`,
+    debounce: `${s}.debounce`,
   };
 }
 

@@ -1,3 +1,4 @@
+import { buildDebounceStatements } from "./debounce-sql";
 import { buildFlowStatements } from "./flows-sql";
 import { buildLimitedClaimStatements } from "./limited-claim-sql";
 import { buildLimitStatements } from "./limits-sql";
@@ -43,6 +44,7 @@ export function buildStatements(schema: string) {
     ...buildRetentionStatements(t),
     ...buildLimitStatements(schema),
     ...buildLimitedClaimStatements(schema),
+    ...buildDebounceStatements(t),
 
     createTask: statement(`INSERT INTO ${tasks} ${insertColumns} VALUES (${insertValues})
       RETURNING *, true AS created, false AS conflict`),

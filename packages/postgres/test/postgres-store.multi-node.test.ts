@@ -62,7 +62,7 @@ describePg(env, "postgresStore across nodes", () => {
     const rows = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const created = await stores[3]!.createTask(newTask("m.task"));
     if (!created.created) throw new Error("the task was not created");
     expect(await stores[1]!.getTask(created.task.id)).toEqual(created.task);

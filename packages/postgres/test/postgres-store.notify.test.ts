@@ -215,6 +215,7 @@ describePg(env, "postgresStore notifications after commit", () => {
       { schema, version: 5, store: "postgres" },
       { schema, version: 6, store: "postgres" },
       { schema, version: 7, store: "postgres" },
+      { schema, version: 8, store: "postgres" },
     ]);
     const lease = await running(store);
     await store.appendEvent(lease, event(1, encode({ secret: "PAYLOAD-MUST-NOT-BE-LOGGED" })));

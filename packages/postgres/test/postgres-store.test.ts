@@ -70,12 +70,14 @@ describePg(env, "postgresStore", () => {
       { version: 5, name: "retention" },
       { version: 6, name: "priority_fair_claims" },
       { version: 7, name: "start_rate_buckets" },
+      { version: 8, name: "debounce_windows" },
     ]);
     const tables = await env.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
     expect(tables.map((t) => t.table_name)).toEqual([
+      "debounce",
       "events",
       "idempotency",
       "migrations",
@@ -104,7 +106,7 @@ describePg(env, "postgresStore", () => {
     const versions = await env.query<{ version: number }>(
       `SELECT version FROM ${schema}.migrations ORDER BY 1`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 99]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 99]);
   });
 
   it("with a caller's pool: LISTEN runs on its own connection, and close() ends it but not the pool", async () => {

@@ -185,6 +185,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: "debounce_windows",
+    // One row per debounce key (owner, task name, key): its current window's task and the cap of that
+    // task's `run_at` (`maxWaitMs`, null without one). Deleted with its task (retention, erasure) by
+    // ON DELETE CASCADE, through the task index.
+    sql: `
+      CREATE TABLE taskwire_debounce (
+        owner      TEXT NOT NULL,
+        task_name  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        task_id    TEXT NOT NULL REFERENCES taskwire_tasks (id) ON DELETE CASCADE,
+        max_run_at INTEGER,
+        PRIMARY KEY (owner, task_name, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX taskwire_debounce_task ON taskwire_debounce (task_id);
+    `,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -1,5 +1,6 @@
 import type { StepRecord } from "@taskwire/core/store";
 import type Database from "better-sqlite3";
+import { type DebounceStatements, prepareDebounceStatements } from "./debounce";
 import { type FlowStatements, prepareFlowStatements } from "./flow-statements";
 import { type LimitedClaimStatements, prepareLimitedClaimStatements } from "./limited-claim";
 import { prepareRetentionStatements, type RetentionStatements } from "./retention";
@@ -119,7 +120,11 @@ export type InsertStepParams = [
 ];
 
 /** The prepared statements of one connection (see {@link prepareStatements}). */
-export interface Statements extends FlowStatements, RetentionStatements, LimitedClaimStatements {
+export interface Statements
+  extends FlowStatements,
+    RetentionStatements,
+    LimitedClaimStatements,
+    DebounceStatements {
   begin: Stmt<[]>;
   commit: Stmt<[]>;
   rollback: Stmt<[]>;
@@ -168,6 +173,7 @@ export function prepareStatements(db: Db): Statements {
     ...prepareFlowStatements(p),
     ...prepareRetentionStatements(p),
     ...prepareLimitedClaimStatements(p),
+    ...prepareDebounceStatements(p),
     begin: p<[]>("BEGIN IMMEDIATE"),
     commit: p<[]>("COMMIT"),
     rollback: p<[]>("ROLLBACK"),

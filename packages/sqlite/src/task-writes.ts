@@ -2,6 +2,7 @@ import {
   type ClaimedTask,
   type ClaimRequest,
   type CreateTaskResult,
+  claimsAtInsert,
   hasRunningLimits,
   isTerminalStatus,
   type Lease,
@@ -16,6 +17,7 @@ import {
   type TokenBucket,
   takeStartToken,
 } from "@taskwire/core/store";
+import { foldDebounced, openDebounceWindow } from "./debounce";
 import type { Doorbells } from "./doorbells";
 import { finishTask, wakeDue } from "./finish-task";
 import { limitedClaimRows } from "./limited-claim";
@@ -30,10 +32,16 @@ import { OpFailure, type WriteOp } from "./write-queue";
  * an `OpFailure`. That way a failing op leaves nothing behind and never costs its batch a rollback.
  */
 
-/** Inserts a task (optionally claimed), honouring an unexpired idempotency key first. */
+/** Inserts a task (optionally claimed), honouring an unexpired idempotency key or a debounce window first. */
 export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskResult> {
   return () => {
-    const idem = spec.idempotency;
+    const debounce = spec.debounce && { ...spec, debounce: spec.debounce };
+    if (debounce) {
+      // Before any limit: a start folded into its window creates nothing, so it is never refused.
+      const folded = foldDebounced(s, debounce);
+      if (folded) return { created: false, task: folded, conflict: false, debounced: true };
+    }
+    const idem = debounce ? undefined : spec.idempotency;
     if (idem) {
       const existing = s.getIdempotency.get(spec.owner, spec.name, idem.key);
       const prior = existing && existing.expires_at > spec.now ? s.getTask.get(existing.task_id) : undefined;
@@ -58,7 +66,7 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
     if (take && !take.admitted) {
       return { created: false, limited: true, limit: "startRate", retryAfterMs: take.retryAfterMs };
     }
-    if (spec.maxQueued !== undefined && !spec.claimFor) {
+    if (spec.maxQueued !== undefined && !claimsAtInsert(spec)) {
       const queued = s.countQueued.get() ?? 0;
       if (queued >= spec.maxQueued) return { created: false, limited: true, limit: "maxQueued", queued };
     }
@@ -69,6 +77,7 @@ export function createTaskOp(s: Statements, spec: NewTask): WriteOp<CreateTaskRe
     // An expired (or orphaned) key is taken over by the new task.
     if (idem) s.putIdempotency.run(spec.owner, spec.name, idem.key, spec.id, idem.inputHash, idem.expiresAt);
     if (take?.admitted) s.putBucket.run(spec.owner, take.bucket.tokens, take.bucket.updatedAt);
+    if (debounce) openDebounceWindow(s, debounce);
     if (task.leaseOwner === null) return { created: true, task };
     return {
       created: true,

@@ -107,6 +107,7 @@ describe("sqliteStore on a file", () => {
       { version: 6, name: "retention" },
       { version: 7, name: "priority_fair_claims" },
       { version: 8, name: "start_rate_buckets" },
+      { version: 9, name: "debounce_windows" },
     ]);
     // maxActivePerOwner's count reads the partial owner index, not the owner's whole history.
     const plan = db
@@ -127,6 +128,7 @@ describe("sqliteStore on a file", () => {
       .pluck()
       .all();
     expect(tables).toEqual([
+      "taskwire_debounce",
       "taskwire_events",
       "taskwire_idempotency",
       "taskwire_migrations",

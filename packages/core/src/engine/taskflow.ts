@@ -18,6 +18,7 @@ import { type TaskRegistration, TaskRegistry } from "./registry";
 
 export type { CancelResult, SignalOptions, SignalResult } from "./task-controls";
 
+import { checkDebounce, type DebounceOptions } from "./debounce-options";
 import { eraseOwner, RetentionSweeper, retentionSettings } from "./retention";
 import type { RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
@@ -100,8 +101,19 @@ export interface StartOptions {
   /**
    * Deduplicates starts per owner and task: a key already used attaches to the existing run; a different
    * input with the same key is an `IdempotencyConflictError`. `"input"` derives the key from the input.
+   * Not combined with `debounce` (a `ValidationError`).
    */
   idempotencyKey?: string;
+  /**
+   * Debounces starts per owner, task and `key` (trailing edge): the first start queues a task due
+   * `periodMs` later; each start while that task is still queued (not yet claimed) gives it its input and
+   * pushes it to `periodMs` from now (never past `maxWaitMs` from the first), and answers the same task id
+   * (`created: false`). Once a worker has claimed it, the next start opens a new window (a new task). A
+   * start folded into a window creates nothing: it takes no start-rate token and no limit refuses it.
+   * Invalid options are a `ValidationError` naming the field (`debounce.periodMs`). @default none
+   * @example await taskflow.start(reindex, { docId }, { debounce: { key: docId, periodMs: 2000 } });
+   */
+  debounce?: DebounceOptions;
   /**
    * Refuse the start with a `BackpressureError` when the owner already has this many queued, running or
    * retrying tasks. Enforced atomically by the store, after the idempotency key: a start that re-attaches
@@ -126,7 +138,7 @@ export interface StartOptions {
 /** What `start` returns. */
 export interface StartResult<TDef extends AnyTaskDefinition = AnyTaskDefinition> {
   taskId: TaskId<TDef>;
-  /** False when an idempotency key attached this call to an existing run. */
+  /** False when an idempotency key attached this call to an existing run, or a debounce window folded it in. */
   created: boolean;
 }
 
@@ -297,6 +309,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
       if (shuttingDown) throw new ShuttingDownError();
       const { definition } = registry.resolve(task);
       const priority = checkPriority(startOptions.priority, `start options of task "${definition.name}"`);
+      const debounce = checkDebounce(startOptions, `start options of task "${definition.name}"`);
       const parsed = parseWith(definition.input, input, `input of task "${definition.name}"`);
       const user = getCurrentUserContext();
       const t = now();
@@ -308,10 +321,12 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           startOptions.idempotencyKey === "input" ? `input:${inputHash}` : startOptions.idempotencyKey;
         idempotency = { key, inputHash, expiresAt: t + idempotencyTtlMs };
       }
-      // A capped task must go through a claim (the store counts the running tasks there): no local fast path.
-      const slot = isRunningLimited(registry.runningLimits(), definition.name)
-        ? undefined
-        : worker?.reserve();
+      // No local fast path for a debounced task (it waits out its period queued, later starts may still
+      // fold into it) nor a capped one (the store counts the running tasks at the claim).
+      const slot =
+        debounce || isRunningLimited(registry.runningLimits(), definition.name)
+          ? undefined
+          : worker?.reserve();
       try {
         const result = await store.createTask({
           id: taskId,
@@ -320,10 +335,11 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
           owner: user.userId,
           identity: JSON.stringify(toSidecar(user, tracing?.capture(startOptions.trace))),
           parentId: null, // only ctx.spawn makes children (with the parent's owner)
-          runAt: t,
+          runAt: debounce ? t + debounce.periodMs : t,
           now: t,
           priority,
           idempotency,
+          debounce: debounce && { key: debounce.key, maxWaitMs: debounce.maxWaitMs },
           claimFor: slot ? { workerId, leaseMs } : undefined,
           maxActivePerOwner: startOptions.maxActivePerOwner,
           startRate: limits.startRate,
@@ -343,6 +359,15 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
               retryAfterMs: startOptions.retryAfterMs,
             });
           }
+          if ("debounced" in result) {
+            if (worker && user.accessToken !== undefined) tokens.set(result.task.id, user.accessToken);
+            worker?.wakeDebounced(result.task.id, result.task.runAt);
+            logger.debug(
+              { event: "task.start_debounced", taskId: result.task.id, task: definition.name },
+              "start folded into a debounced run",
+            );
+            return { taskId: result.task.id, created: false };
+          }
           if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
           logger.debug(
             { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },
@@ -355,6 +380,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
         metrics?.taskStarted(definition.name);
         logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
         if (slot && result.lease) slot.run({ task: result.task, lease: result.lease });
+        else if (debounce) worker?.wakeDebounced(taskId, result.task.runAt);
         else worker?.wake(); // created unclaimed: there is work to claim
         return { taskId, created: true };
       } finally {

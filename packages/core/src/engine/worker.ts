@@ -60,6 +60,7 @@ export class Worker {
   #unwatchCancels: Unwatch | undefined;
   #unwatchWork: Unwatch | undefined;
   #wakeTimers = new Set<() => void>();
+  #debounceWakes = new Map<string, () => void>();
 
   constructor(deps: RunnerDeps, options: WorkerOptions) {
     this.#deps = deps;
@@ -122,13 +123,56 @@ export class Worker {
     this.#bell.ring();
   }
 
-  /** Wakes the worker at `at` (a retry's `runAt`). */
-  wakeAt(at: number): void {
-    const cancel = this.#deps.clock.setTimer(() => {
+  /** Wakes the worker at `at` (a retry's `runAt`); returns a function that cancels it. */
+  wakeAt(at: number, onFire?: () => void): () => void {
+    const { clock } = this.#deps;
+    const cancel = clock.setTimer(() => {
       this.#wakeTimers.delete(cancel);
+      onFire?.();
       this.wake();
-    }, at - this.#deps.clock.now());
+    }, at - clock.now());
     this.#wakeTimers.add(cancel);
+    return () => {
+      this.#wakeTimers.delete(cancel);
+      cancel();
+    };
+  }
+
+  /**
+   * Wakes the worker at a debounced task's `runAt`. One timer per task: every start of a window pushes the
+   * task's `runAt`, and only the last one matters (a burst of starts must not leave a burst of timers). When
+   * it fires, the task is read again: a start on another node may have pushed `runAt` further, and the
+   * timer is then armed for that time, so the task is not left for the poll.
+   */
+  wakeDebounced(taskId: string, at: number): void {
+    this.#debounceWakes.get(taskId)?.();
+    const cancel = this.wakeAt(at, () => {
+      if (this.#debounceWakes.get(taskId) === cancel) this.#debounceWakes.delete(taskId);
+      void this.#rearmDebounced(taskId);
+    });
+    this.#debounceWakes.set(taskId, cancel);
+  }
+
+  async #rearmDebounced(taskId: string): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      const task = await this.#store.getTask(taskId);
+      // Still waiting out its period (pushed by another node's start, or the timer fired early): wait again.
+      const pending = task?.status === "queued" && task.claims === 0;
+      if (
+        pending &&
+        task.runAt > this.#deps.clock.now() &&
+        !this.#debounceWakes.has(taskId) &&
+        !this.#stopping
+      )
+        this.wakeDebounced(taskId, task.runAt);
+    } catch (error) {
+      // The poll still finds the task; a failed read only costs latency.
+      this.#logger.warn(
+        { event: "worker.debounce_read_failed", taskId, err: error },
+        "debounce re-check failed",
+      );
+    }
   }
 
   /** Stops a local run because its task was cancelled (the cancel watch does this for remote requests). */
@@ -143,6 +187,7 @@ export class Worker {
     this.#bell.ring();
     await this.#loop;
     for (const cancel of this.#wakeTimers) cancel();
+    this.#debounceWakes.clear();
     const handles = [...this.#running.values()];
     for (const handle of handles) handle.stop("shutdown");
     let timeout: NodeJS.Timeout | undefined;

@@ -3,8 +3,9 @@ import { CancelledError, StoreConflictError, TaskNotFoundError } from "../errors
 import { childEventData } from "./child-event";
 import { LocalDoorbells } from "./local-doorbells";
 import { FairTurns } from "./memory-claim-order";
+import { DebounceWindows } from "./memory-debounce";
 import { ownerSelection, purgeSelection } from "./memory-retention";
-import { newTaskRecord } from "./new-task-record";
+import { claimsAtInsert, newTaskRecord } from "./new-task-record";
 import { hasRunningLimits, PAIR_SEPARATOR, planLimitedClaim, RunningSlots } from "./running-limits";
 import { type TokenBucket, takeStartToken } from "./start-rate";
 import {
@@ -68,6 +69,7 @@ class MemoryStore implements TaskStore {
   #buckets = new Map<string, TokenBucket>();
   #bells = new LocalDoorbells();
   #turns = new FairTurns();
+  #debounce = new DebounceWindows();
   #closed = false;
 
   async open(): Promise<void> {
@@ -81,6 +83,12 @@ class MemoryStore implements TaskStore {
 
   async createTask(spec: NewTask): Promise<CreateTaskResult> {
     this.#check();
+    if (spec.debounce) {
+      // Folded before any limit: a start that creates nothing is never refused and takes no token.
+      const folded = this.#debounce.fold({ ...spec, debounce: spec.debounce }, this.#tasks);
+      if (folded) return { created: false, task: { ...folded }, conflict: false, debounced: true };
+      spec = { ...spec, idempotency: undefined };
+    }
     if (spec.idempotency) {
       const key = JSON.stringify([spec.owner, spec.name, spec.idempotency.key]);
       const existing = this.#idempotency.get(key);
@@ -107,7 +115,7 @@ class MemoryStore implements TaskStore {
     if (take && !take.admitted) {
       return { created: false, limited: true, limit: "startRate", retryAfterMs: take.retryAfterMs };
     }
-    if (spec.maxQueued !== undefined && !spec.claimFor) {
+    if (spec.maxQueued !== undefined && !claimsAtInsert(spec)) {
       let queued = 0;
       for (const t of this.#tasks.values()) if (t.status === "queued") queued++;
       if (queued >= spec.maxQueued) return { created: false, limited: true, limit: "maxQueued", queued };
@@ -125,6 +133,7 @@ class MemoryStore implements TaskStore {
     this.#tasks.set(task.id, task);
     this.#steps.set(task.id, new Map());
     this.#events.set(task.id, []);
+    if (spec.debounce) this.#debounce.open({ ...spec, debounce: spec.debounce });
     if (task.leaseOwner === null) return { created: true, task: { ...task } };
     const lease = { taskId: task.id, workerId: task.leaseOwner, revision: task.revision };
     return { created: true, task: { ...task }, lease };
@@ -404,7 +413,7 @@ class MemoryStore implements TaskStore {
     return this.#forget(ownerSelection(this.#tasks.values(), owner, limit));
   }
 
-  /** Deletes tasks with their checkpoints, events, signals and idempotency keys; returns how many. */
+  /** Deletes tasks with their checkpoints, events, signals, idempotency keys and debounce windows; returns how many. */
   #forget(ids: readonly string[]): number {
     if (ids.length === 0) return 0;
     const doomed = new Set(ids);
@@ -416,6 +425,7 @@ class MemoryStore implements TaskStore {
       this.#turns.delete(id);
     }
     for (const [key, entry] of this.#idempotency) if (doomed.has(entry.taskId)) this.#idempotency.delete(key);
+    this.#debounce.forget(doomed);
     return doomed.size;
   }
 

@@ -137,6 +137,19 @@ export interface IdempotencySpec {
   expiresAt: number;
 }
 
+/**
+ * Debounce data for {@link TaskStore.createTask}: starts of one (owner, task name, `key`) collapse into one
+ * task while it is still `queued` and never claimed (its debounce *window*).
+ */
+export interface DebounceSpec {
+  key: string;
+  /**
+   * Cap of the window's `runAt`: a start that opens a window stores `now + maxWaitMs`, and no later start of
+   * that window pushes `runAt` past it. @default no cap
+   */
+  maxWaitMs?: number;
+}
+
 /** What {@link TaskStore.createTask} inserts. */
 export interface NewTask {
   id: string;
@@ -150,8 +163,13 @@ export interface NewTask {
   /** Claim priority (higher first). @default 0 */
   priority?: number;
   idempotency?: IdempotencySpec;
-  /** Claim the new task for this worker in the same atomic write (the starter runs it at once). */
+  /** Claim the new task for this worker in the same atomic write (the starter runs it at once). Ignored with `debounce`. */
   claimFor?: { workerId: string; leaseMs: number };
+  /**
+   * Debounce this start (see {@link TaskStore.createTask}): `runAt` is the end of the quiet period
+   * (`now + periodMs`). `idempotency` and `claimFor` are ignored with it (the engine never combines them).
+   */
+  debounce?: DebounceSpec;
   /**
    * Refuse the insert (result `limited`) when the owner already has this many active tasks
    * (`ACTIVE_STATUSES`: `queued`, `running`, `retrying`, `waiting`). Checked after the idempotency key (a live key attaches even at the limit) and
@@ -180,10 +198,17 @@ export type LimitedResult = { created: false; limited: true } & (
   | { limit: "maxQueued"; queued: number }
 );
 
+/**
+ * A debounced `createTask` that updated its window's existing task (input, identity, `runAt`) instead of
+ * inserting. `conflict` is always false (so code that reads `conflict` on every attach keeps compiling).
+ */
+export type DebouncedResult = { created: false; task: TaskRecord; conflict: false; debounced: true };
+
 /** Result of {@link TaskStore.createTask}. */
 export type CreateTaskResult =
   | { created: true; task: TaskRecord; lease?: Lease }
   | { created: false; task: TaskRecord; conflict: boolean }
+  | DebouncedResult
   | LimitedResult;
 
 /** Statuses that count against `maxActivePerOwner`. */
@@ -393,6 +418,16 @@ export interface TaskStore {
    * (claims 1, revision 2) and the lease is returned. With `maxActivePerOwner`, `startRate` or `maxQueued`
    * (checked in that order, after the idempotency key, atomically with the insert), a start over a limit
    * gets a {@link LimitedResult} naming it and nothing is written (not even a token is taken).
+   *
+   * With `debounce`, atomically: when the (owner, name, `debounce.key`) window's task is still `queued` and
+   * never claimed (`claims` 0), nothing is inserted: that task gets this start's `input` and `identity`,
+   * `runAt = min(spec.runAt, window start + maxWaitMs)`, `updatedAt = now` and a new revision, and is
+   * returned as a {@link DebouncedResult} (the same id for every start of the window). Limits are not checked
+   * then (nothing is created; no token is taken). Otherwise (no window, or its task was claimed, finished or
+   * deleted) the start opens a new window: an ordinary insert, always `queued` at `spec.runAt` (`claimFor`
+   * ignored), under the limits, which becomes the key's task. A claim racing the update either takes the task
+   * before it (the start then opens a new window) or after it (the run sees the new input): a start's input
+   * is never lost. Concurrent starts of one key, on any process, end with one task per window.
    */
   createTask(task: NewTask): Promise<CreateTaskResult>;
 
@@ -533,7 +568,7 @@ export interface TaskStore {
   /**
    * Retention: deletes up to `limit` root tasks (`parentId` null) that are terminal with
    * `updatedAt < finishedBefore`, oldest first, each together with all its descendants and everything that
-   * belongs to them (checkpoints, WAL events, signals, idempotency keys), in one short atomic write. A tree
+   * belongs to them (checkpoints, WAL events, signals, idempotency keys, debounce windows), in one short atomic write. A tree
    * with any non-terminal descendant is left whole and does not count against `limit`. Resolves to the
    * number of task rows deleted (roots and descendants). Afterwards `getTask` answers `undefined`,
    * `readEvents` and `loadHistory` are empty, and the idempotency keys of the deleted tasks are free again.
@@ -548,7 +583,8 @@ export interface TaskStore {
    * have their parent's owner, so calling until 0 erases whole trees. A worker still running a deleted task
    * has lost it: its next fenced write rejects with `StoreConflictError` (as for any fenced write to a task
    * that no longer exists) and writes nothing, so the task never comes back. Each call also deletes the
-   * owner's start-rate bucket (`NewTask.startRate`): after erasure the owner starts with a full one.
+   * owner's start-rate bucket (`NewTask.startRate`): after erasure the owner starts with a full one. The
+   * owner's debounce windows go with their tasks (a later debounced start opens a new window).
    */
   deleteTasksOfOwner(owner: string, limit: number): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  type DebounceOptions,
   getCurrentUserContext,
   isInUserContext,
   runAsService,
@@ -23,6 +24,12 @@ export interface ExecuteTaskSettings {
    * input. 1-255 visible ASCII characters, like the `Idempotency-Key` header; anything else is a 400.
    */
   idempotencyKey?: string | undefined;
+  /**
+   * Debounce the start (see core's `StartOptions.debounce`): starts with the same key within the period
+   * fold into one run with the latest input, and each response streams that run. Not combined with
+   * `idempotencyKey`; invalid options are a 400 naming the field. @default none
+   */
+  debounce?: DebounceOptions | undefined;
   /** Cancel the task when its last client is gone for longer than the grace. @default true */
   cancelOnDisconnect?: boolean;
   /** How long a reconnect to `GET /tasks/:taskId/events` may take to keep the task alive. @default 5000 */
@@ -83,6 +90,7 @@ export async function executeTask(bridge: SseBridge, call: ExecuteTaskCall): Pro
     const trace = traceCarrierOf(req);
     ({ taskId, created } = await bridge.start(task, input, {
       idempotencyKey: settings.idempotencyKey,
+      debounce: settings.debounce,
       trace,
     }));
     // Only the start that created the run sets its disconnect policy: re-attaching by idempotency key to a

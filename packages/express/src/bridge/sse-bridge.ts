@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  type DebounceOptions,
   type DefinitionOf,
   type InferTaskInput,
   isTaskwireError,
@@ -109,7 +110,11 @@ export class SseBridge {
   async start<T extends TaskLike>(
     task: T,
     input: unknown,
-    options: { idempotencyKey?: string | undefined; trace?: TraceCarrier | undefined } = {},
+    options: {
+      idempotencyKey?: string | undefined;
+      debounce?: DebounceOptions | undefined;
+      trace?: TraceCarrier | undefined;
+    } = {},
   ): Promise<StartResult<DefinitionOf<T>>> {
     if (this.closing) throw new ShuttingDownError();
     validateIdempotencyKey(options.idempotencyKey);
@@ -119,6 +124,8 @@ export class SseBridge {
     const startOptions = {
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
+      // Validated by the engine (a ValidationError naming `debounce.periodMs` … is a 400).
+      ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
       ...(max === undefined
         ? {}
         : { maxActivePerOwner: max, retryAfterMs: (this.#limits.retryAfterSeconds ?? 5) * 1000 }),

@@ -1,5 +1,6 @@
 import { runInUserContext, TaskNotFoundError, UnknownTaskError } from "@taskwire/core";
 import express, { type Request, type Response, type Router } from "express";
+import { debounceFromHeaders } from "../bridge/debounce-headers";
 import { executeTask } from "../bridge/execute-task";
 import { validateIdempotencyKey } from "../bridge/idempotency-key";
 import type { SseBridge } from "../bridge/sse-bridge";
@@ -24,7 +25,8 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 /**
  * The task HTTP API (SPEC 5), to mount under a base path: `GET /tasks`, `POST /tasks/:name`,
  * `GET /tasks/:taskId`, `GET /tasks/:taskId/events`, `POST /tasks/:taskId/cancel`,
- * `POST /tasks/:taskId/signals/:name`, `POST /tasks/:taskId/retry`. Every route needs a resolved user (401) and runs as that user, so tasks
+ * `POST /tasks/:taskId/signals/:name`, `POST /tasks/:taskId/retry`. A start may be debounced with the
+ * `Debounce-Key` and `Debounce-Period-Ms` (and `Debounce-Max-Wait-Ms`) headers. Every route needs a resolved user (401) and runs as that user, so tasks
  * of other owners answer 404. Errors are answered as Taskwire JSON by the router itself. Expects
  * `req.body` parsed by `express.json({ strict: false })` (as `createTaskwireApp` sets up).
  * @example app.use("/api", express.json(), createTaskRouter(bridge));
@@ -57,6 +59,8 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
       if (!bridge.taskflow.hasTask(name) || !exposed(name)) throw new UnknownTaskError(name);
       // Checked by bridge.start, the one rule shared with executeTask (an empty header is a 400 too).
       const idempotencyKey = req.get("Idempotency-Key");
+      // Debounce-Key / Debounce-Period-Ms / Debounce-Max-Wait-Ms (400 naming the header when malformed).
+      const debounce = debounceFromHeaders(req);
       const { ref } = bridge.taskflow.getRegistration(name);
       if (req.accepts(["application/json", "text/event-stream"]) === "text/event-stream") {
         // executeTask answers its own errors; the current user context is the caller's.
@@ -64,12 +68,12 @@ export function createTaskRouter(bridge: SseBridge, options: TaskRouterOptions =
           res,
           task: ref,
           input: req.body,
-          settings: { idempotencyKey, cancelOnDisconnect: options.cancelOnDisconnect ?? true },
+          settings: { idempotencyKey, debounce, cancelOnDisconnect: options.cancelOnDisconnect ?? true },
         });
         return;
       }
       const trace = traceCarrierOf(req);
-      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey, trace });
+      const { taskId, created } = await bridge.start(ref, req.body, { idempotencyKey, debounce, trace });
       const location = `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}`;
       res
         .status(202)

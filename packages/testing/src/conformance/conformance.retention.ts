@@ -8,7 +8,8 @@ import { type Kit, openKit, openSecond, type Suite, stepAt, TERMINAL_SETTLEMENTS
  * `T0` and below every earlier test's era: its cutoffs never reach tasks another test left behind.
  */
 let eras = 0;
-function era(): number {
+/** A new era: a base time of its own, far below `T0` and below every earlier era (see above). */
+export function era(): number {
   eras += 1;
   return 500_000_000_000 - eras * 10_000_000;
 }

@@ -1,6 +1,7 @@
 import { describe } from "vitest";
 import { claimConformance } from "./conformance.claim";
 import { createConformance } from "./conformance.create";
+import { debounceConformance } from "./conformance.debounce";
 import { erasureConformance } from "./conformance.erasure";
 import { cancelTreeConformance } from "./conformance.flows.cancel-tree";
 import { childrenConformance } from "./conformance.flows.children";
@@ -43,6 +44,7 @@ export function describeStoreConformance(
     createConformance(suite);
     limitsConformance(suite);
     startLimitsConformance(suite);
+    debounceConformance(suite);
     listConformance(suite);
     claimConformance(suite);
     orderConformance(suite);
