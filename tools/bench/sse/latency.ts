@@ -37,7 +37,7 @@ const HEADERS = { "x-forwarded-user": "bench", "content-type": "application/json
  * response is the task's stream), parsed with eventsource-parser until the `completed` frame; timed from
  * the request to that frame. `samples` in sequence.
  */
-export function sseLatency(server: BenchServer, samples: number): Promise<Latency> {
+export function sseLatency(server: { url: string }, samples: number): Promise<Latency> {
   return timeEach(samples, async (i) => {
     const response = await fetch(`${server.url}/api/tasks/${noop3.name}`, {
       method: "POST",
@@ -66,7 +66,7 @@ export function sseLatency(server: BenchServer, samples: number): Promise<Latenc
 }
 
 /** The HTTP floor: `GET /ping` on the same server and client, `samples` in sequence. */
-export function httpFloor(server: BenchServer, samples: number): Promise<Latency> {
+export function httpFloor(server: { url: string }, samples: number): Promise<Latency> {
   return timeEach(samples, async () => {
     const response = await fetch(`${server.url}/ping`, { headers: HEADERS });
     await response.text();

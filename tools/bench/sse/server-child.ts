@@ -11,15 +11,21 @@ import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTaskflow } from "@taskwire/core";
 import { createTaskwireApp } from "@taskwire/express";
+import { postgresStore } from "@taskwire/postgres";
 import { sqliteStore } from "@taskwire/sqlite";
 import { pino } from "pino";
+import { noop3 } from "../noop3";
 import { createBareSseServer } from "./bare-server";
 import { prepareTicks, ticks } from "./ticks-task";
 
 /** What the child serves. */
 export type ServerChildConfig =
   /** `counts`: `bench.ticks` tasks to run first (empty: serve a file an earlier child prepared). */
-  { mode: "taskwire"; path: string; counts: number[] } | { mode: "bare"; framesFile: string };
+  | { mode: "taskwire"; path: string; counts: number[] }
+  | { mode: "bare"; framesFile: string }
+  /** The start → completed latency server: `bench.noop3` and `GET /ping` on SQLite or PostgreSQL. */
+  | { mode: "latency"; sqlitePath: string }
+  | { mode: "latency"; pgUrl: string; pgSchema: string; pgPool: number };
 
 /** Peak-RSS sampling between `mark` and `peak`. */
 function rssProbe() {
@@ -65,6 +71,18 @@ if (config.mode === "taskwire") {
   const tw = await createTaskwireApp({ taskflow, basePath: "/api", sse: { heartbeatMs: 60_000 } });
   tw.app.use((req, res, next) => {
     if (!probe(req.url, res)) next();
+  });
+  server = tw.app.listen(0, "127.0.0.1");
+} else if (config.mode === "latency") {
+  const store =
+    "sqlitePath" in config
+      ? sqliteStore({ path: config.sqlitePath })
+      : postgresStore({ connectionString: config.pgUrl, schema: config.pgSchema, max: config.pgPool });
+  const taskflow = await createTaskflow({ store, logger: pino({ level: "silent" }) });
+  taskflow.task(noop3);
+  const tw = await createTaskwireApp({ taskflow, basePath: "/api", sse: { heartbeatMs: 60_000 } });
+  tw.app.get("/ping", (_req, res) => {
+    res.type("text/plain").send("ok");
   });
   server = tw.app.listen(0, "127.0.0.1");
 } else {
