@@ -131,6 +131,8 @@ export async function streamTaskEvents(
   const stream = new StreamState(res, options.signal);
   const opened = { task: snapshot.task, at: Date.now() };
   try {
+    // The head, the `:ok` comment and `ready` leave in one packet.
+    res.cork();
     setupSseHeaders(res);
     writeSseFrame(res, {
       id: cursor,
@@ -138,6 +140,7 @@ export async function streamTaskEvents(
       data: { taskId: snapshot.taskId, task: snapshot.task, status: snapshot.status },
       retry: options.retryMs ?? SSE_DEFAULTS.retryMs,
     });
+    res.uncork();
     logger.info({ event: "sse.stream_opened", taskId, task: snapshot.task, cursor }, "SSE stream opened");
     options.onOpen?.(snapshot, cursor);
     await pump(res, stream, taskflow, taskId, cursor, options);
