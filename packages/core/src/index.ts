@@ -10,7 +10,7 @@ export { DEBOUNCE_LIMITS, type DebounceOptions } from "./engine/debounce-options
 export type { ChildHandle, SpawnOptions } from "./engine/flows";
 export type { TaskRegistration } from "./engine/registry";
 export type { TaskflowLimits } from "./engine/start-limits";
-export type { SubscribeOptions } from "./engine/subscribe";
+export { type SubscribeOptions, subscribeEventPages } from "./engine/subscribe";
 export type {
   ChildEvent,
   ChildEventData,

@@ -1,7 +1,13 @@
 import { ErrorCode } from "../errors/error-codes";
 import { TaskwireError } from "../errors/taskwire-error";
 import { Bell } from "../internal/bell";
-import { isTerminalEventName, isTerminalStatus, type TaskRecord, type TaskStore } from "../store/task-store";
+import {
+  type EventRecord,
+  isTerminalEventName,
+  isTerminalStatus,
+  type TaskRecord,
+  type TaskStore,
+} from "../store/task-store";
 import { toEvent } from "./snapshot";
 import type { TaskEvent } from "./task-ref";
 
@@ -32,6 +38,25 @@ export async function* subscribeEvents(
   options: SubscribeOptions = {},
   known?: Pick<TaskRecord, "status" | "lastSeq">,
 ): AsyncGenerator<TaskEvent> {
+  for await (const page of subscribeEventPages(store, taskId, options, known))
+    for (const record of page) yield toEvent(record);
+}
+
+/**
+ * The stored events of `taskflow.subscribe`, a page (one store read, up to `batchSize`) at a time, as the
+ * store holds them (`data` is the WAL codec's text): for bridges that write many events at once. Same
+ * cursor, doorbell and end as `subscribe`, but **no access check**: call it for a task the current user
+ * was allowed to read, and pass that read's `status` and `lastSeq` as `known` (it spares a re-read).
+ * @example
+ * const task = await taskflow.get(taskId); // owner-checked
+ * for await (const page of subscribeEventPages(taskflow.store, taskId, { afterSeq: 0 }, task)) write(page);
+ */
+export async function* subscribeEventPages(
+  store: TaskStore,
+  taskId: string,
+  options: SubscribeOptions = {},
+  known?: Pick<TaskRecord, "status" | "lastSeq">,
+): AsyncGenerator<EventRecord[]> {
   const { signal, batchSize = 256, maxWaitMs = 1000 } = options;
   // As for Last-Event-ID: anything but a non-negative integer means "from the start"; huge values clamp.
   const after = options.afterSeq ?? 0;
@@ -47,17 +72,19 @@ export async function* subscribeEvents(
     while (!signal?.aborted) {
       bell.clear();
       const records = await store.readEvents(taskId, cursor, batchSize);
-      for (const record of records) {
+      for (const [i, record] of records.entries()) {
         // readEvents promises seq > cursor, ascending, without gaps: anything else is a broken store. Skipping
         // would re-read the same batch forever; yielding would break the gapless contract. Fail loudly.
         if (record.seq !== cursor + 1) throw outOfOrder(taskId, cursor, record.seq);
         cursor = record.seq;
-        yield toEvent(record);
         // Only the task's current terminal event ends the stream: a retried task has an earlier `failed`
         // in its history, and its new run's events follow it.
-        if (isTerminalEventName(record.name) && (await isCurrentTerminal(store, taskId, record.seq, known)))
+        if (isTerminalEventName(record.name) && (await isCurrentTerminal(store, taskId, record.seq, known))) {
+          yield records.slice(0, i + 1);
           return;
+        }
       }
+      if (records.length > 0) yield records;
       if (records.length === batchSize) continue;
       if (records.length === 0 && recheck) {
         // Resumed at or past the end of a finished task: nothing more will come.

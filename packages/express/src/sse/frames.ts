@@ -84,6 +84,19 @@ export function formatSseFrame(frame: SseFrame, options: SseFrameFormatOptions =
 }
 
 /**
+ * Formats a frame whose data is already one line of JSON (no CR or LF: what `JSON.stringify` writes
+ * without `space`), such as a WAL event's stored text; the id and name are checked as in {@link formatSseFrame}.
+ */
+export function formatSseJsonFrame(id: number, event: string, json: string): string {
+  if (!Number.isSafeInteger(id) || id < 0)
+    throw new TypeError(`SSE frame id must be a non-negative safe integer, got ${String(id)}.`);
+  if (!isWireEventName(event))
+    throw new TypeError(`SSE event name ${JSON.stringify(event)} is reserved or malformed.`);
+  if (/[\r\n]/.test(json)) throw new TypeError("SSE JSON data must be one line.");
+  return `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
+}
+
+/**
  * Writes one frame with exactly one `res.write()` (so frames never interleave with heartbeats) and
  * returns what `write` returned (`false`: the buffer is over its high-water mark — wait for `drain`).
  * @example writeSseFrame(res, { id: 3, event: "progress", data: { done: 1, total: 2 } });

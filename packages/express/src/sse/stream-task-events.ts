@@ -1,8 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isTerminalEventName, isTerminalStatus, type Taskflow, type TaskSnapshot } from "@taskwire/core";
+import {
+  isTerminalEventName,
+  isTerminalStatus,
+  type SerializedError,
+  subscribeEventPages,
+  type Taskflow,
+  type TaskSnapshot,
+} from "@taskwire/core";
+import { decode, type EventRecord } from "@taskwire/core/store";
 import type { Logger } from "pino";
 import { publicTaskError } from "../http-errors/to-http-error";
-import { formatSseFrame, writeSseComment, writeSseFrame } from "./frames";
+import { formatSseFrame, formatSseJsonFrame, writeSseComment, writeSseFrame } from "./frames";
 import { setupSseHeaders } from "./headers";
 import { resolveResumeCursor } from "./last-event-id";
 import { StreamState } from "./stream-state";
@@ -143,19 +151,25 @@ export async function streamTaskEvents(
     res.uncork();
     logger.info({ event: "sse.stream_opened", taskId, task: snapshot.task, cursor }, "SSE stream opened");
     options.onOpen?.(snapshot, cursor);
-    await pump(res, stream, taskflow, taskId, cursor, options);
+    await pump(res, stream, taskflow, snapshot, cursor, options);
   } finally {
     stream.dispose();
   }
   return endStream(res, stream, { taskId, ...opened }, logger, options);
 }
 
-/** Replay + live: one frame per WAL event, with back-pressure; heartbeats while the task is quiet. */
+/** Frames written in one `res.write()` at most this large (a page of small events is one write). */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Replay + live: one frame per WAL event, written a page (one store read) at a time in chunks of up to
+ * {@link CHUNK_BYTES}, with back-pressure after each chunk; heartbeats while the task is quiet.
+ */
 async function pump(
   res: ServerResponse,
   stream: StreamState,
   taskflow: Taskflow,
-  taskId: string,
+  snapshot: TaskSnapshot,
   cursor: number,
   options: StreamTaskEventsOptions,
 ): Promise<void> {
@@ -170,35 +184,45 @@ async function pump(
     if (res.writableLength > maxBufferedBytes) stream.halt("slow_consumer");
   }, options.heartbeatMs ?? SSE_DEFAULTS.heartbeatMs);
   heartbeat.unref();
+  /** Writes `chunk` (frames up to `lastSeq`); false once the stream must stop. */
+  const send = async (chunk: string, lastSeq: number, terminal: boolean): Promise<boolean> => {
+    const ok = res.write(chunk);
+    stream.lastSeq = lastSeq;
+    // No slow-consumer check after a terminal frame: the response usually ends right after it.
+    if (terminal) return !stream.aborted;
+    // The backlog excludes the chunk just written: a frame larger than the cap still reaches a healthy
+    // client (else it would be interrupted on every reconnect, forever).
+    if (res.writableLength - Buffer.byteLength(chunk) > maxBufferedBytes) stream.halt("slow_consumer");
+    else if (!ok) {
+      stream.draining = true;
+      const drainedInTime = await drained(res, drainTimeoutMs, stream.controller.signal);
+      stream.draining = false;
+      if (!drainedInTime) stream.halt("slow_consumer");
+    }
+    return !stream.aborted;
+  };
   try {
     const signal = stream.controller.signal;
-    for await (const event of taskflow.subscribe(taskId, { afterSeq: cursor, signal })) {
+    // The snapshot was read (owner-checked) just before: the pages need no second read of the task.
+    const pages = subscribeEventPages(
+      taskflow.store,
+      snapshot.taskId,
+      { afterSeq: cursor, signal },
+      snapshot,
+    );
+    outer: for await (const page of pages) {
       if (stream.aborted) break;
-      const data =
-        event.name === "failed" ? { error: publicTaskError(event.data.error, production) } : event.data;
-      const frame = formatSseFrame({ id: event.seq, event: event.name, data });
-      // Frames of one tick (a replayed page arrives as a burst of microtasks) leave in one socket write
-      // and one chunk: uncorked once the burst is over, before any I/O.
-      if (res.writableCorked === 0) {
-        res.cork();
-        process.nextTick(() => res.uncork());
+      let chunk = "";
+      for (const record of page) {
+        chunk += frameOf(record, production);
+        const terminal = isTerminalEventName(record.name);
+        // The pages end after the task's CURRENT terminal event (core decides): an earlier one of a
+        // retried task is an ordinary frame, followed by the new run.
+        if (chunk.length >= CHUNK_BYTES || record === page[page.length - 1]) {
+          if (!(await send(chunk, record.seq, terminal))) break outer;
+          chunk = "";
+        }
       }
-      const ok = res.write(frame);
-      stream.lastSeq = event.seq;
-      // The subscription ends after the task's CURRENT terminal event (core decides): an earlier one of a
-      // retried task is an ordinary frame, followed by the new run. No slow-consumer check on a terminal
-      // frame: the response usually ends right after it.
-      if (isTerminalEventName(event.name)) continue;
-      // The backlog excludes the frame just written: one frame larger than the cap still reaches a
-      // healthy client (else it would be interrupted on every reconnect, forever).
-      if (res.writableLength - Buffer.byteLength(frame) > maxBufferedBytes) stream.halt("slow_consumer");
-      else if (!ok) {
-        stream.draining = true;
-        const drainedInTime = await drained(res, drainTimeoutMs, signal);
-        stream.draining = false;
-        if (!drainedInTime) stream.halt("slow_consumer");
-      }
-      if (stream.aborted) break;
     }
     // Also reached without a terminal event when resumed past the end of a task that just finished.
     if (!stream.aborted) stream.finished = true;
@@ -210,6 +234,24 @@ async function pump(
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/**
+ * One WAL event as a frame. The stored text is written as it is when the codec tagged nothing in it (no
+ * BigInt, Date or escaped key: then it is exactly the JSON `toSseJson` would write); a `failed` event's
+ * error goes through `publicTaskError` (masked in production).
+ */
+function frameOf(record: EventRecord, production: boolean): string {
+  if (record.name === "failed") {
+    const { error } = decode<{ error: SerializedError }>(record.data);
+    return formatSseFrame({
+      id: record.seq,
+      event: record.name,
+      data: { error: publicTaskError(error, production) },
+    });
+  }
+  if (!record.data.includes("$tw")) return formatSseJsonFrame(record.seq, record.name, record.data);
+  return formatSseFrame({ id: record.seq, event: record.name, data: decode(record.data) });
 }
 
 /** Ends the response the way the stream stopped: after the terminal frame, silently, or `interrupted`. */
