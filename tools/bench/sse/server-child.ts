@@ -7,7 +7,7 @@
  * `GET /__bench/peak` answers `{ baseline, peak }` in bytes.
  */
 import { readFileSync } from "node:fs";
-import type { Server, ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTaskflow } from "@taskwire/core";
 import { createTaskwireApp } from "@taskwire/express";
@@ -57,6 +57,12 @@ function rssProbe() {
 process.stdin.on("close", () => process.exit(0));
 process.stdin.resume();
 
+/**
+ * Listen backlog of both servers: 1,000 connections opened at once overflow Node's default (511), and a
+ * dropped SYN is retried after a second, which would time the kernel's retransmit rather than the server.
+ */
+const BACKLOG = 4096;
+
 const config = JSON.parse(process.argv[2] ?? "{}") as ServerChildConfig;
 const probe = rssProbe();
 let server: Server;
@@ -72,7 +78,7 @@ if (config.mode === "taskwire") {
   tw.app.use((req, res, next) => {
     if (!probe(req.url, res)) next();
   });
-  server = tw.app.listen(0, "127.0.0.1");
+  server = createServer(tw.app).listen(0, "127.0.0.1", BACKLOG);
 } else if (config.mode === "latency") {
   const store =
     "sqlitePath" in config
@@ -84,10 +90,10 @@ if (config.mode === "taskwire") {
   tw.app.get("/ping", (_req, res) => {
     res.type("text/plain").send("ok");
   });
-  server = tw.app.listen(0, "127.0.0.1");
+  server = createServer(tw.app).listen(0, "127.0.0.1", BACKLOG);
 } else {
   const streams = JSON.parse(readFileSync(config.framesFile, "utf8")) as Record<string, string[]>;
-  server = createBareSseServer(streams, probe).listen(0, "127.0.0.1");
+  server = createBareSseServer(streams, probe).listen(0, "127.0.0.1", BACKLOG);
 }
 await new Promise<void>((resolve) => server.once("listening", () => resolve()));
 const { port } = server.address() as AddressInfo;
