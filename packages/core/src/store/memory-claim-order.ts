@@ -1,4 +1,5 @@
-import { ACTIVE_STATUSES, type TaskRecord } from "./task-store";
+import { hasRunningLimits, PAIR_SEPARATOR, planLimitedClaim, RunningSlots } from "./running-limits";
+import { ACTIVE_STATUSES, type ClaimRequest, type TaskRecord } from "./task-store";
 
 /**
  * The memory store's fair turns (see the `TaskStore` glossary): task id → turn, assigned at create and
@@ -33,4 +34,45 @@ export class FairTurns {
   /** Claim order: priority desc, then fair turn, then oldest `runAt` (a stable sort keeps creation order). */
   compare = (a: TaskRecord, b: TaskRecord): number =>
     b.priority - a.priority || this.of(a) - this.of(b) || a.runAt - b.runAt;
+}
+
+/**
+ * The tasks a claim takes, in claim order (not yet claimed): due `queued`/`retrying`/`waiting` tasks and
+ * `running` ones whose lease expired, of the request's names, up to its limit — under its running caps
+ * when it has any (see `planLimitedClaim`).
+ */
+export function claimCandidates(
+  tasks: Iterable<TaskRecord>,
+  request: ClaimRequest,
+  compare: (a: TaskRecord, b: TaskRecord) => number,
+): TaskRecord[] {
+  const { now } = request;
+  const all = [...tasks];
+  const pick = (names: ReadonlySet<string>, skip: (t: TaskRecord) => boolean, limit: number) =>
+    all
+      .filter(
+        (t) =>
+          names.has(t.name) &&
+          (((t.status === "queued" || t.status === "retrying" || t.status === "waiting") && t.runAt <= now) ||
+            (t.status === "running" && (t.leaseExpiresAt ?? 0) < now)) &&
+          !skip(t),
+      )
+      .sort(compare)
+      .slice(0, limit);
+  if (!hasRunningLimits(request.running)) return pick(new Set(request.names), () => false, request.limit);
+  const running = all.filter((t) => t.status === "running" && (t.leaseExpiresAt ?? 0) >= now);
+  const plan = planLimitedClaim<TaskRecord>(
+    new RunningSlots(request.running, running),
+    request.names,
+    request.limit,
+  );
+  let step = plan.next();
+  while (!step.done) {
+    const q = step.value;
+    const [owners, pairs, ids] = [new Set(q.owners), new Set(q.pairs), new Set(q.ids)];
+    const skip = (t: TaskRecord) =>
+      owners.has(t.owner) || pairs.has(t.name + PAIR_SEPARATOR + t.owner) || ids.has(t.id);
+    step = plan.next(pick(new Set(q.names), skip, q.limit));
+  }
+  return step.value;
 }

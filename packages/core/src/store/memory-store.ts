@@ -2,12 +2,14 @@ import { NotResumableError, TaskFinishedError } from "../errors/flow-errors";
 import { CancelledError, StoreConflictError, TaskNotFoundError } from "../errors/taskwire-error";
 import { childEventData } from "./child-event";
 import { LocalDoorbells } from "./local-doorbells";
-import { FairTurns } from "./memory-claim-order";
+import { claimCandidates, FairTurns } from "./memory-claim-order";
 import { DebounceWindows } from "./memory-debounce";
+import { checkStartLimits } from "./memory-limits";
+import { listSelection } from "./memory-list";
 import { ownerSelection, purgeSelection } from "./memory-retention";
-import { claimsAtInsert, newTaskRecord } from "./new-task-record";
-import { hasRunningLimits, PAIR_SEPARATOR, planLimitedClaim, RunningSlots } from "./running-limits";
-import { type TokenBucket, takeStartToken } from "./start-rate";
+import { SignalLog } from "./memory-signals";
+import { newTaskRecord } from "./new-task-record";
+import type { TokenBucket } from "./start-rate";
 import {
   ACTIVE_STATUSES,
   type CancelOutcome,
@@ -37,13 +39,6 @@ import {
   type WakeOn,
 } from "./task-store";
 
-interface SignalEntry {
-  name: string;
-  index: number;
-  payload: string;
-  idempotencyKey: string | undefined;
-}
-
 interface IdempotencyEntry {
   taskId: string;
   inputHash: string;
@@ -65,7 +60,7 @@ class MemoryStore implements TaskStore {
   #steps = new Map<string, Map<number, StepRecord>>();
   #events = new Map<string, EventRecord[]>();
   #idempotency = new Map<string, IdempotencyEntry>();
-  #signals = new Map<string, SignalEntry[]>();
+  #signals = new SignalLog();
   #buckets = new Map<string, TokenBucket>();
   #bells = new LocalDoorbells();
   #turns = new FairTurns();
@@ -101,26 +96,11 @@ class MemoryStore implements TaskStore {
         };
       }
     }
-    if (spec.maxActivePerOwner !== undefined) {
-      let active = 0;
-      for (const t of this.#tasks.values()) {
-        if (t.owner === spec.owner && ACTIVE_STATUSES.includes(t.status)) active++;
-      }
-      if (active >= spec.maxActivePerOwner) {
-        return { created: false, limited: true, limit: "maxActivePerOwner", active };
-      }
-    }
     // Decided before anything is written; the bucket is stored only once every limit has admitted.
-    const take = spec.startRate && takeStartToken(this.#buckets.get(spec.owner), spec.startRate, spec.now);
-    if (take && !take.admitted) {
-      return { created: false, limited: true, limit: "startRate", retryAfterMs: take.retryAfterMs };
-    }
-    if (spec.maxQueued !== undefined && !claimsAtInsert(spec)) {
-      let queued = 0;
-      for (const t of this.#tasks.values()) if (t.status === "queued") queued++;
-      if (queued >= spec.maxQueued) return { created: false, limited: true, limit: "maxQueued", queued };
-    }
-    if (take?.admitted) this.#buckets.set(spec.owner, take.bucket);
+    const limits = checkStartLimits(spec, this.#tasks.values(), this.#buckets.get(spec.owner));
+    if ("limited" in limits) return limits;
+    const { take } = limits;
+    if (take) this.#buckets.set(spec.owner, take.bucket);
     if (spec.idempotency) {
       this.#idempotency.set(JSON.stringify([spec.owner, spec.name, spec.idempotency.key]), {
         taskId: spec.id,
@@ -147,64 +127,12 @@ class MemoryStore implements TaskStore {
 
   async listTasks(filter: TaskFilter = {}): Promise<TaskRecord[]> {
     this.#check();
-    const statuses = filter.status === undefined ? undefined : ([] as string[]).concat(filter.status);
-    return [...this.#tasks.values()]
-      .filter(
-        (t) =>
-          (filter.owner === undefined || t.owner === filter.owner) &&
-          (filter.name === undefined || t.name === filter.name) &&
-          (filter.parentId === undefined || t.parentId === filter.parentId) &&
-          (statuses === undefined || statuses.includes(t.status)) &&
-          (filter.after === undefined ||
-            t.createdAt < filter.after.createdAt ||
-            (t.createdAt === filter.after.createdAt && t.id < filter.after.id)),
-      )
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .slice(0, filter.limit ?? 100)
-      .map((t) => ({ ...t }));
+    return listSelection(this.#tasks.values(), filter);
   }
 
   async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
     this.#check();
-    const { now } = request;
-    const candidates = (names: ReadonlySet<string>, skip: (t: TaskRecord) => boolean, limit: number) =>
-      [...this.#tasks.values()]
-        .filter(
-          (t) =>
-            names.has(t.name) &&
-            (((t.status === "queued" || t.status === "retrying" || t.status === "waiting") &&
-              t.runAt <= now) ||
-              (t.status === "running" && (t.leaseExpiresAt ?? 0) < now)) &&
-            !skip(t),
-        )
-        .sort(this.#turns.compare)
-        .slice(0, limit);
-    let ready: TaskRecord[];
-    if (hasRunningLimits(request.running)) {
-      const running = [...this.#tasks.values()].filter(
-        (t) => t.status === "running" && (t.leaseExpiresAt ?? 0) >= now,
-      );
-      const plan = planLimitedClaim<TaskRecord>(
-        new RunningSlots(request.running, running),
-        request.names,
-        request.limit,
-      );
-      let step = plan.next();
-      while (!step.done) {
-        const q = step.value;
-        const [owners, pairs, ids] = [new Set(q.owners), new Set(q.pairs), new Set(q.ids)];
-        step = plan.next(
-          candidates(
-            new Set(q.names),
-            (t) => owners.has(t.owner) || pairs.has(t.name + PAIR_SEPARATOR + t.owner) || ids.has(t.id),
-            q.limit,
-          ),
-        );
-      }
-      ready = step.value;
-    } else {
-      ready = candidates(new Set(request.names), () => false, request.limit);
-    }
+    const ready = claimCandidates(this.#tasks.values(), request, this.#turns.compare);
     return ready.map((task) => {
       const reclaimed = task.status === "running";
       const lease = this.#claim(task, request.workerId, request.now, request.leaseMs);
@@ -341,21 +269,10 @@ class MemoryStore implements TaskStore {
     this.#check();
     const task = this.#tasks.get(signal.taskId);
     if (!task) throw new TaskNotFoundError(signal.taskId);
-    const signals = this.#signals.get(task.id) ?? [];
-    const prior =
-      signal.idempotencyKey === undefined
-        ? undefined
-        : signals.find((s) => s.idempotencyKey === signal.idempotencyKey);
-    if (prior) return { task: { ...task }, index: prior.index, duplicate: true };
+    const prior = this.#signals.duplicateOf(signal);
+    if (prior !== undefined) return { task: { ...task }, index: prior, duplicate: true };
     if (isTerminalStatus(task.status)) throw new TaskFinishedError(task.id, task.status);
-    const index = signals.filter((s) => s.name === signal.name).length;
-    signals.push({
-      name: signal.name,
-      index,
-      payload: signal.payload,
-      idempotencyKey: signal.idempotencyKey,
-    });
-    this.#signals.set(task.id, signals);
+    const index = this.#signals.append(signal);
     task.updatedAt = signal.now;
     if (task.status === "waiting") {
       task.revision += 1;
@@ -366,7 +283,7 @@ class MemoryStore implements TaskStore {
 
   async readSignal(taskId: string, name: string, index: number): Promise<string | undefined> {
     this.#check();
-    return this.#signals.get(taskId)?.find((s) => s.name === name && s.index === index)?.payload;
+    return this.#signals.read(taskId, name, index);
   }
 
   async retryTask(taskId: string, now: number): Promise<TaskRecord> {
@@ -451,8 +368,7 @@ class MemoryStore implements TaskStore {
       const child = this.#tasks.get(id);
       if (child && isTerminalStatus(child.status)) return true;
     }
-    const signals = this.#signals.get(task.id) ?? [];
-    return (wakeOn.signals ?? []).some((w) => signals.some((s) => s.name === w.name && s.index === w.index));
+    return (wakeOn.signals ?? []).some((w) => this.#signals.read(task.id, w.name, w.index) !== undefined);
   }
 
   #hasActiveChildren(taskId: string): boolean {
