@@ -1,28 +1,24 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock/clock";
-import { canonicalEncode, encode } from "../codec/codec";
-import { IdempotencyConflictError, ShuttingDownError, TaskNotFoundError } from "../errors/taskwire-error";
-import { toSidecar } from "../identity/task-user";
+import { ShuttingDownError, TaskNotFoundError } from "../errors/taskwire-error";
 import { getCurrentUserContext, isInUserContext } from "../identity/user-context";
 import type { TaskwireMetrics } from "../observe/metrics";
 import { loadTracing, type TraceCarrier, type TracingOptions } from "../observe/tracing";
-import { isRunningLimited } from "../store/running-limits";
 import type { TaskFilter, TaskRecord, TaskStore } from "../store/task-store";
 import type { AnyTaskDefinition, InferTaskInput, InferTaskSignals } from "../task/define-task";
-import { checkPriority } from "../task/priority";
-import { parseWith } from "../task/validate";
 import { type TaskRegistration, TaskRegistry } from "./registry";
 
 export type { CancelResult, SignalOptions, SignalResult } from "./task-controls";
 
-import { checkDebounce, type DebounceOptions } from "./debounce-options";
+import type { DebounceOptions } from "./debounce-options";
 import { eraseOwner, RetentionSweeper, retentionSettings } from "./retention";
 import type { RunnerDeps } from "./runner";
 import { toSnapshot } from "./snapshot";
-import { checkLimits, limitedError, type TaskflowLimits } from "./start-limits";
+import { checkLimits, type TaskflowLimits } from "./start-limits";
+import { type StartDeps, startTask } from "./start-task";
 import { type SubscribeOptions, subscribeEvents } from "./subscribe";
 import {
   type CancelResult,
@@ -34,7 +30,6 @@ import {
   type SignalResult,
   signalTask,
 } from "./task-controls";
-import { newTaskId } from "./task-id";
 import type { DefinitionOf, TaskEvent, TaskId, TaskLike, TaskRef, TaskSnapshot } from "./task-ref";
 import { Worker } from "./worker";
 
@@ -281,6 +276,20 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
     stopLocal: (taskId) => worker?.stopForCancel(taskId),
     metrics,
   };
+  const starts: StartDeps = {
+    store,
+    registry,
+    logger,
+    now,
+    worker,
+    workerId,
+    leaseMs,
+    tokens,
+    metrics,
+    tracing,
+    limits,
+    idempotencyTtlMs,
+  };
   let shuttingDown = false;
   let shutdownPromise: Promise<void> | undefined;
 
@@ -307,85 +316,7 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
 
     async start(task, input, startOptions = {}) {
       if (shuttingDown) throw new ShuttingDownError();
-      const { definition } = registry.resolve(task);
-      const priority = checkPriority(startOptions.priority, `start options of task "${definition.name}"`);
-      const debounce = checkDebounce(startOptions, `start options of task "${definition.name}"`);
-      const parsed = parseWith(definition.input, input, `input of task "${definition.name}"`);
-      const user = getCurrentUserContext();
-      const t = now();
-      const taskId = newTaskId();
-      let idempotency: { key: string; inputHash: string; expiresAt: number } | undefined;
-      if (startOptions.idempotencyKey !== undefined) {
-        const inputHash = sha256(canonicalEncode(parsed));
-        const key =
-          startOptions.idempotencyKey === "input" ? `input:${inputHash}` : startOptions.idempotencyKey;
-        idempotency = { key, inputHash, expiresAt: t + idempotencyTtlMs };
-      }
-      // No local fast path for a debounced task (it waits out its period queued, later starts may still
-      // fold into it) nor a capped one (the store counts the running tasks at the claim).
-      const slot =
-        debounce || isRunningLimited(registry.runningLimits(), definition.name)
-          ? undefined
-          : worker?.reserve();
-      try {
-        const result = await store.createTask({
-          id: taskId,
-          name: definition.name,
-          input: encode(parsed),
-          owner: user.userId,
-          identity: JSON.stringify(toSidecar(user, tracing?.capture(startOptions.trace))),
-          parentId: null, // only ctx.spawn makes children (with the parent's owner)
-          runAt: debounce ? t + debounce.periodMs : t,
-          now: t,
-          priority,
-          idempotency,
-          debounce: debounce && { key: debounce.key, maxWaitMs: debounce.maxWaitMs },
-          claimFor: slot ? { workerId, leaseMs } : undefined,
-          maxActivePerOwner: startOptions.maxActivePerOwner,
-          startRate: limits.startRate,
-          maxQueued: limits.maxQueued,
-        });
-        if (!result.created) {
-          if ("limited" in result) {
-            const { created: _c, limited: _l, ...why } = result;
-            logger.info(
-              { event: "task.start_throttled", owner: user.userId, task: definition.name, ...why },
-              `start refused: over the ${result.limit} limit`,
-            );
-            throw limitedError(result, {
-              owner: user.userId,
-              limits,
-              maxActivePerOwner: startOptions.maxActivePerOwner,
-              retryAfterMs: startOptions.retryAfterMs,
-            });
-          }
-          if ("debounced" in result) {
-            if (worker && user.accessToken !== undefined) tokens.set(result.task.id, user.accessToken);
-            worker?.wakeDebounced(result.task.id, result.task.runAt);
-            logger.debug(
-              { event: "task.start_debounced", taskId: result.task.id, task: definition.name },
-              "start folded into a debounced run",
-            );
-            return { taskId: result.task.id, created: false };
-          }
-          if (result.conflict) throw new IdempotencyConflictError(definition.name, result.task.id);
-          logger.debug(
-            { event: "task.start_deduplicated", taskId: result.task.id, task: definition.name },
-            "start attached to existing run",
-          );
-          return { taskId: result.task.id, created: false };
-        }
-        // Kept only where a worker may run the task (and dropped by it once the task is done with).
-        if (worker && user.accessToken !== undefined) tokens.set(taskId, user.accessToken);
-        metrics?.taskStarted(definition.name);
-        logger.debug({ event: "task.start_accepted", taskId, task: definition.name }, "task started");
-        if (slot && result.lease) slot.run({ task: result.task, lease: result.lease });
-        else if (debounce) worker?.wakeDebounced(taskId, result.task.runAt);
-        else worker?.wake(); // created unclaimed: there is work to claim
-        return { taskId, created: true };
-      } finally {
-        slot?.release(); // a no-op once the slot runs the task; frees it on every other path
-      }
+      return (await startTask(starts, task, input, startOptions)) as never;
     },
 
     async get(taskId) {
@@ -448,8 +379,4 @@ export async function createTaskflow(options: TaskflowOptions): Promise<Taskflow
   worker?.start();
   sweeper?.start();
   return taskflow;
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
