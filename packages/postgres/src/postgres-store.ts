@@ -35,7 +35,8 @@ import { type EventRow, type TaskRow, toEventRecord, toTaskRecord } from "./rows
 import { type Session, startSession, stopSession } from "./session";
 import { assertSchemaName, buildStatements, channelNames, type Doorbell, type Statements } from "./sql";
 import { type Statement, statement } from "./sql-kit";
-import { isUniqueViolation, StoreDb } from "./store-db";
+import { StepBatcher } from "./step-batcher";
+import { StoreDb } from "./store-db";
 
 /**
  * The multi-node `TaskStore` on PostgreSQL: `FOR UPDATE SKIP LOCKED` claims, revision-fenced writes,
@@ -64,6 +65,7 @@ class PostgresStore implements TaskStore {
   #channels: Record<Doorbell, string>;
   #doorbells = new LocalDoorbells();
   #db: StoreDb;
+  #steps: StepBatcher;
   #session: Promise<Session> | undefined;
   /** The opened session, once `#session` resolved (for the synchronous after-commit doorbells). */
   #live: Session | undefined;
@@ -86,6 +88,7 @@ class PostgresStore implements TaskStore {
       channels: this.#channels,
       doorbells: this.#doorbells,
     });
+    this.#steps = new StepBatcher(this.#db);
   }
 
   async open(): Promise<void> {
@@ -183,17 +186,8 @@ class PostgresStore implements TaskStore {
     return { steps: row?.steps ?? [], eventNames: row?.event_names ?? [] };
   }
 
-  async appendStep(lease: Lease, step: StepRecord): Promise<void> {
-    const { position, key, output, emits, at, startedAt, attempts } = step;
-    const { taskId, revision, workerId } = lease;
-    const values = [taskId, revision, workerId, position, key, output, emits, at, startedAt, attempts];
-    const recorded = () => new StoreConflictError(lease.taskId, `step #${position} is already recorded`);
-    try {
-      if ((await this.#db.execute(this.#sql.appendStep, values)) === 1) return;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
-    await this.#db.explain(lease, recorded);
+  appendStep(lease: Lease, step: StepRecord): Promise<void> {
+    return this.#steps.append(lease, step);
   }
 
   async appendEvent(lease: Lease, event: NewEvent): Promise<number> {

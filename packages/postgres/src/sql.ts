@@ -171,6 +171,30 @@ export function buildStatements(schema: string) {
       SELECT f.id, $4::int, $5::text, $6::text, $7::int, $8::bigint, $9::bigint, $10::int FROM f`),
 
     /**
+     * Arrays of $1 task id, $2 revision, $3 worker, $4 position, $5 key, $6 output, $7 emits, $8 at,
+     * $9 started at, $10 attempts: many checkpoints in one statement, each row fenced by its own lease on
+     * its task (share lock, as `appendStep`; a row is matched by its ordinality, never by task id alone, so a
+     * stale lease beside a valid one of the same task writes nothing); a position already taken writes
+     * nothing. Returns the rows written.
+     */
+    appendSteps: statement(`
+      WITH v AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[],
+                             $7::int[], $8::bigint[], $9::bigint[], $10::int[]) WITH ORDINALITY
+          AS v(task_id, revision, worker, position, key, output, emits, at, started_at, attempts, n)
+      ), f AS (
+        SELECT v.n FROM ${tasks} t JOIN v ON t.id = v.task_id
+         WHERE t.revision = v.revision AND t.status = 'running' AND t.lease_owner = v.worker
+        ORDER BY t.id
+        FOR SHARE OF t
+      )
+      INSERT INTO ${steps} (task_id, position, key, output, emits, at, started_at, attempts)
+      SELECT v.task_id, v.position, v.key, v.output, v.emits, v.at, v.started_at, v.attempts
+        FROM v WHERE v.n IN (SELECT n FROM f)
+      ON CONFLICT (task_id, position) DO NOTHING
+      RETURNING task_id, position`),
+
+    /**
      * $1 id, $2 revision, $3 worker, $4 emit position, $5 name, $6 data, $7 at. The fenced compare-and-swap
      * on `emits` serialises writers on the task row (a concurrent `child` event from a settling child
      * takes the same row lock, so the seq is always the row's next); returns the seq, or no row when the
