@@ -1,8 +1,9 @@
+import { PAIR_SEPARATOR } from "@taskwire/core/store";
 import { statement, tableNames } from "./sql-kit";
 
 /** What a capped claim leaves out besides the claim path's own predicate: $3 owners, $4 pairs, $5 ids. */
 const EXCLUDED = `name = ANY($1::text[]) AND NOT owner = ANY($3::text[])
-  AND NOT (name || chr(31) || owner) = ANY($4::text[]) AND NOT id = ANY($5::text[])`;
+  AND NOT (name || chr(${PAIR_SEPARATOR.charCodeAt(0)}) || owner) = ANY($4::text[]) AND NOT id = ANY($5::text[])`;
 
 /** The statements of a claim under running caps (`ClaimRequest.running`); see limited-claim.ts. */
 export function buildLimitedClaimStatements(schema: string) {

@@ -1,5 +1,6 @@
 import {
   type ClaimRequest,
+  PAIR_SEPARATOR,
   planLimitedClaim,
   type RunningKey,
   type RunningLimits,
@@ -22,7 +23,7 @@ export interface LimitedClaimStatements {
 }
 
 /** What a capped claim leaves out besides the claim path's own predicate (see `CandidateQuery`). */
-const EXCLUDED = `name ${IN_JSON} AND owner NOT ${IN_JSON} AND (name || char(31) || owner) NOT ${IN_JSON}
+const EXCLUDED = `name ${IN_JSON} AND owner NOT ${IN_JSON} AND (name || char(${PAIR_SEPARATOR.charCodeAt(0)}) || owner) NOT ${IN_JSON}
   AND id NOT ${IN_JSON}`;
 
 /** Prepares {@link LimitedClaimStatements}: the four claim paths of `claimTasksOp` plus the caps' exclusions. */

@@ -67,17 +67,14 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
  * name (`error`, `message`, …) or id-less block can reach the wire.
  */
 export function formatSseFrame(frame: SseFrame, options: SseFrameFormatOptions = {}): string {
-  if (!Number.isSafeInteger(frame.id) || frame.id < 0)
-    throw new TypeError(`SSE frame id must be a non-negative safe integer, got ${String(frame.id)}.`);
-  if (!isWireEventName(frame.event))
-    throw new TypeError(`SSE event name ${JSON.stringify(frame.event)} is reserved or malformed.`);
+  const head = frameHead(frame.id, frame.event);
   let out = "";
   if (frame.retry !== undefined) {
     if (!Number.isSafeInteger(frame.retry) || frame.retry < 0)
       throw new TypeError(`SSE retry must be a non-negative integer, got ${String(frame.retry)}.`);
     out += `retry: ${frame.retry}\n`;
   }
-  out += `id: ${frame.id}\nevent: ${frame.event}\n`;
+  out += head;
   // JSON.stringify escapes newlines inside strings; only `space` (or a hostile toJSON) can add raw ones.
   for (const line of toSseJson(frame.data, options.space).split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return `${out}\n`;
@@ -88,12 +85,18 @@ export function formatSseFrame(frame: SseFrame, options: SseFrameFormatOptions =
  * without `space`), such as a WAL event's stored text; the id and name are checked as in {@link formatSseFrame}.
  */
 export function formatSseJsonFrame(id: number, event: string, json: string): string {
+  const head = frameHead(id, event);
+  if (/[\r\n]/.test(json)) throw new TypeError("SSE JSON data must be one line.");
+  return `${head}data: ${json}\n\n`;
+}
+
+/** The checked `id:` and `event:` lines every frame starts with (a malformed id or name is a TypeError). */
+function frameHead(id: number, event: string): string {
   if (!Number.isSafeInteger(id) || id < 0)
     throw new TypeError(`SSE frame id must be a non-negative safe integer, got ${String(id)}.`);
   if (!isWireEventName(event))
     throw new TypeError(`SSE event name ${JSON.stringify(event)} is reserved or malformed.`);
-  if (/[\r\n]/.test(json)) throw new TypeError("SSE JSON data must be one line.");
-  return `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
+  return `id: ${id}\nevent: ${event}\n`;
 }
 
 /**
